@@ -1,0 +1,95 @@
+"""The search-space protocol and its registry."""
+from __future__ import annotations
+
+import hashlib
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Hashable, Iterator
+
+from archbench.errors import EncodingError
+from archbench.registry import Registry
+
+from ..cg import ComputationGraph
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """How a space's cell/encoding becomes a whole network: input shape and head size."""
+
+    name: str
+    input_shape: tuple[int, int, int]
+    num_classes: int
+
+
+class SearchSpace(ABC):
+    """A search space: native encodings, enumeration, sampling, mutation and CG construction.
+
+    An architecture is a hashable, immutable value of the space's own kind (a tuple for NB201);
+    ``parse``/``format`` convert it to and from the native string encoding. Randomness always
+    comes from an explicit ``seed`` or ``random.Random``.
+    """
+
+    #: registry name, e.g. "nb201"
+    name: str = ""
+    #: network configurations by name; the first is the default
+    configs: dict[str, NetworkConfig] = {}
+
+    @property
+    def default_config(self) -> str:
+        return next(iter(self.configs))
+
+    def config(self, name: str | None = None) -> NetworkConfig:
+        name = name or self.default_config
+        try:
+            return self.configs[name]
+        except KeyError:
+            raise EncodingError(f"{self.name} has no network config {name!r}; expected one of: {', '.join(self.configs)}") from None
+
+    @abstractmethod
+    def parse(self, text: str) -> Hashable:
+        """Native string encoding -> architecture; raises :class:`EncodingError` naming the problem."""
+
+    @abstractmethod
+    def format(self, arch: Hashable) -> str:
+        """Architecture -> native string encoding (``parse(format(a)) == a``)."""
+
+    @abstractmethod
+    def sample(self, rng: random.Random) -> Hashable:
+        """One architecture drawn uniformly at random."""
+
+    @abstractmethod
+    def mutate(self, arch: Hashable, rng: random.Random) -> Hashable:
+        """A neighbour of ``arch`` that differs from it (one local change)."""
+
+    @abstractmethod
+    def build_cg(self, arch: Hashable, config: str | None = None) -> ComputationGraph:
+        """The whole network as a computation graph of atomic ops."""
+
+    def enumerate(self) -> Iterator[Hashable]:
+        """Every architecture of the space, where the space is finite and small enough."""
+        raise NotImplementedError(f"search space {self.name!r} cannot be enumerated")
+
+    def size(self) -> int | None:
+        """Number of architectures, or None if unknown or unbounded."""
+        return None
+
+    def arch_key(self, arch: Hashable) -> str:
+        """Short stable key of an architecture within its space (default: digest of the encoding)."""
+        return hashlib.blake2b(self.format(arch).encode(), digest_size=8).hexdigest()
+
+    def arch_id(self, arch: Hashable) -> str:
+        """Table key ``"{space}:{key}"`` used by every Parquet table."""
+        return f"{self.name}:{self.arch_key(arch)}"
+
+    def coerce(self, arch: Any) -> Hashable:
+        """Accept a native string or an architecture value."""
+        return self.parse(arch) if isinstance(arch, str) else arch
+
+    def samples(self, n: int, seed: int) -> list[Hashable]:
+        """``n`` architectures sampled with replacement from a seeded generator."""
+        rng = random.Random(seed)
+        return [self.sample(rng) for _ in range(n)]
+
+
+SPACES: Registry[type[SearchSpace]] = Registry("search space")
