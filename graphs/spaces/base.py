@@ -74,6 +74,10 @@ class SearchSpace(ABC):
         """Number of architectures, or None if unknown or unbounded."""
         return None
 
+    def representative(self, arch: Hashable) -> Hashable | None:
+        """The benchmark's own isomorphism-class representative of ``arch`` (None if it defines none)."""
+        return None
+
     def arch_key(self, arch: Hashable) -> str:
         """Short stable key of an architecture within its space (default: digest of the encoding)."""
         return hashlib.blake2b(self.format(arch).encode(), digest_size=8).hexdigest()

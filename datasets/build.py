@@ -1,0 +1,318 @@
+"""Build pipelines: search space -> computation graphs -> Parquet, plus benchmark labels -> metrics.
+
+A build of a space
+
+1. lists the architectures (all of them, or a seeded sample with ``limit``);
+2. builds, canonically hashes and writes their graphs in chunks to ``staging/<build key>/``, in
+   parallel processes; a chunk file is renamed into place only when complete, so a killed build
+   resumes from the chunks it finished (same space, config and selection -> same build key);
+3. reads each label source in its original format and maps its architectures to ``arch_id``;
+4. commits everything at once by swapping the manifest: the space's graph tables and the metrics
+   of every source read are replaced; metrics of sources not read this time are kept.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Hashable, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from archbench.errors import ArchbenchError, DataFormatError, EncodingError
+from archbench.graphs.cg import INT_NODE_FIELDS
+from archbench.graphs.hashing import canonical_hash
+from archbench.graphs.ops import VOCAB_VERSION
+from archbench.graphs.spaces import SearchSpace, get_space
+
+from .catalog import refresh_catalog
+from .schema import READER_COLUMNS, SCHEMA_VERSION
+from .store import Store, write_parquet
+
+GRAPH_TABLES = ("archs", "nodes", "edges")
+
+
+@dataclass
+class SourceSpec:
+    """A label source to read: a registered reader name and an optional explicit file path."""
+
+    name: str
+    path: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "SourceSpec":
+        """``"name"`` or ``"name=path"`` (the CLI's ``--source`` syntax)."""
+        name, sep, path = text.partition("=")
+        if not name or (sep and not path):
+            raise ArchbenchError(f"--source must be NAME or NAME=PATH, found {text!r}")
+        return cls(name, path or None)
+
+
+@dataclass
+class BuildResult:
+    """What a build did: counts, timings and where it wrote."""
+
+    space: str
+    config: str
+    home: Path
+    archs: int
+    nodes: int
+    edges: int
+    chunks: int
+    chunks_resumed: int
+    metrics_rows: dict[str, int] = field(default_factory=dict)
+    skipped_sources: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def select_archs(space: SearchSpace, limit: int | None = None, seed: int = 0) -> list[Hashable]:
+    """All architectures in key order, or ``limit`` of them drawn with ``seed`` (no repeats)."""
+    try:
+        everything = list(space.enumerate())
+    except NotImplementedError:
+        if limit is None:
+            raise ArchbenchError(f"search space {space.name!r} cannot be enumerated; give --limit N to build a sample") from None
+        chosen: dict[str, Hashable] = {}
+        rng = random.Random(seed)
+        attempts = 0
+        while len(chosen) < limit and attempts < 100 * limit:
+            arch = space.sample(rng)
+            chosen.setdefault(space.arch_key(arch), arch)
+            attempts += 1
+        return [chosen[k] for k in sorted(chosen)]
+    if limit is not None and limit < len(everything):
+        everything = random.Random(seed).sample(everything, limit)
+    return sorted(everything, key=space.arch_key)
+
+
+def build_key(space: SearchSpace, config: str, archs: Sequence[Hashable], chunk_size: int) -> str:
+    """Identifies a build's graph work: equal keys resume each other's staged chunks."""
+    h = hashlib.blake2b(digest_size=10)
+    h.update(json.dumps([space.name, config, chunk_size, VOCAB_VERSION, SCHEMA_VERSION, _code_version()]).encode())
+    for arch in archs:
+        h.update(space.format(arch).encode())
+        h.update(b"\n")
+    return f"{space.name}-{config}-{h.hexdigest()}"
+
+
+def _code_version() -> str:
+    from archbench import __version__
+
+    return __version__
+
+
+def graph_tables(space: SearchSpace, archs: Sequence[Hashable], config: str) -> dict[str, pa.Table]:
+    """Build, hash and tabulate the graphs of ``archs`` (the work of one chunk)."""
+    arch_rows: dict[str, list] = {k: [] for k in ("arch_id", "space", "encoding", "config", "canonical_hash",
+                                                  "rep_arch_id", "num_nodes", "num_edges", "params", "flops",
+                                                  "input_channels", "input_height", "input_width", "num_classes",
+                                                  "vocab_version")}
+    node_cols: dict[str, list] = {name: [] for name in ("op",) + INT_NODE_FIELDS}
+    node_ids: list[str] = []
+    node_index: list[np.ndarray] = []
+    edge_src: list[int] = []
+    edge_dst: list[int] = []
+    edge_slot: list[int] = []
+    edge_ids: list[str] = []
+    for arch in archs:
+        graph = space.build_cg(arch, config)
+        aid = space.arch_id(arch)
+        rep = space.representative(arch)
+        n, e = graph.num_nodes, graph.num_edges
+        c, h, w = graph.input_shape
+        for key, value in (("arch_id", aid), ("space", space.name), ("encoding", graph.encoding),
+                           ("config", graph.config), ("canonical_hash", canonical_hash(graph)),
+                           ("rep_arch_id", None if rep is None else space.arch_id(rep)),
+                           ("num_nodes", n), ("num_edges", e), ("params", graph.params), ("flops", graph.flops),
+                           ("input_channels", c), ("input_height", h), ("input_width", w),
+                           ("num_classes", graph.num_classes), ("vocab_version", graph.vocab_version)):
+            arch_rows[key].append(value)
+        for name, values in graph.nodes.items():
+            node_cols[name].extend(values)
+        node_ids.extend([aid] * n)
+        node_index.append(np.arange(n, dtype=np.int32))
+        seen: dict[int, int] = {}
+        for d in graph.dst:
+            k = seen.get(d, 0)
+            edge_slot.append(k)
+            seen[d] = k + 1
+        edge_src.extend(graph.src)
+        edge_dst.extend(graph.dst)
+        edge_ids.extend([aid] * e)
+    nodes = {"arch_id": node_ids, "node": np.concatenate(node_index) if node_index else np.zeros(0, np.int32)}
+    nodes.update(node_cols)
+    return {
+        "archs": pa.table(arch_rows),
+        "nodes": pa.table(nodes),
+        "edges": pa.table({"arch_id": edge_ids, "src": edge_src, "dst": edge_dst, "slot": edge_slot}),
+    }
+
+
+def _build_chunk(space_name: str, config: str, encodings: list[str], out_dir: str, chunk: int) -> tuple[int, int, int]:
+    """Worker: build one chunk and write its three files (archs last: it marks the chunk done)."""
+    space = get_space(space_name)
+    archs = [space.parse(enc) for enc in encodings]
+    tables = graph_tables(space, archs, config)
+    out = Path(out_dir)
+    for name in ("nodes", "edges", "archs"):
+        write_parquet(tables[name], name, out / f"{name}-{chunk:05d}.parquet")
+    return len(archs), tables["nodes"].num_rows, tables["edges"].num_rows
+
+
+def _chunk_done(out: Path, chunk: int) -> bool:
+    return all((out / f"{name}-{chunk:05d}.parquet").exists() for name in GRAPH_TABLES)
+
+
+def _reader(name: str):
+    from archbench.benchmarks import get_reader
+
+    return get_reader(name)
+
+
+def default_sources(space: str, data_dir: str | os.PathLike | None) -> list[SourceSpec]:
+    """The sources a build reads when none are named: package data, plus files found in ``data_dir``."""
+    from archbench.benchmarks import get_reader, list_readers
+
+    specs = []
+    for name in list_readers():
+        reader = get_reader(name)
+        if reader.space != space:
+            continue
+        if reader.default_relpath is None:
+            specs.append(SourceSpec(name))
+        elif data_dir is not None and (Path(data_dir) / reader.default_relpath).exists():
+            specs.append(SourceSpec(name, str(Path(data_dir) / reader.default_relpath)))
+    return specs
+
+
+def metrics_table(space: SearchSpace, frame: pd.DataFrame, source: str, known_ids: set[str] | None) -> pa.Table:
+    """A reader's rows with ``arch`` mapped to ``arch_id`` (validated; unknown archs dropped)."""
+    missing = [c for c in READER_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataFormatError(f"source {source!r} returned no columns {missing}; expected {list(READER_COLUMNS)}")
+    spaces = set(frame["space"].unique())
+    if spaces != {space.name}:
+        raise DataFormatError(f"source {source!r} gives labels for space(s) {sorted(spaces)}, but this build is for {space.name!r}")
+    values = frame["value"].to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = frame.loc[bad].iloc[0]
+        raise DataFormatError(
+            f"source {source!r} gave {int(bad.sum())} non-finite values (NaN/inf), e.g. {first['metric']} of "
+            f"{first['arch']!r} = {first['value']}; expected finite numbers (readers drop missing entries)")
+    ids: dict[str, str] = {}
+    for enc in frame["arch"].unique():
+        try:
+            ids[enc] = space.arch_id(space.parse(enc))
+        except EncodingError as err:
+            raise DataFormatError(f"source {source!r}: {err}") from None
+    out = frame.assign(arch_id=frame["arch"].map(ids))
+    if known_ids is not None:
+        out = out[out["arch_id"].isin(known_ids)]
+    out = out.drop(columns=["arch"])
+    out["seed"] = out["seed"].astype("Int64")
+    return pa.Table.from_pandas(out, preserve_index=False)
+
+
+def build(space: str, *, home: str | os.PathLike | None = None, config: str | None = None,
+          sources: Sequence[SourceSpec | str] | None = None, data_dir: str | os.PathLike | None = None,
+          limit: int | None = None, seed: int = 0, workers: int | None = None, chunk_size: int = 500,
+          progress: bool = True) -> BuildResult:
+    """Build a space's tables into the data home (see the module docstring for the steps).
+
+    Args:
+        space: registered search-space name, e.g. ``"nb201"``.
+        home: data home (default: ``$ARCHBENCH_HOME`` or the user cache dir).
+        config: the space's network config (default: its first, e.g. ``"cifar10"``).
+        sources: label sources as names or ``"name=path"``; default: the package data plus every
+            source of this space found under ``data_dir``.
+        data_dir: a folder laid out like the benchmarks' releases (e.g. ``../shared/data``).
+        limit, seed: build a seeded sample of ``limit`` architectures instead of all.
+        workers: processes for graph building (default: all cores).
+        chunk_size: architectures per staged chunk file.
+        progress: show progress bars.
+    """
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    sp = get_space(space)
+    config = sp.config(config).name
+    store = Store(home)
+    specs = [SourceSpec.parse(s) if isinstance(s, str) else s for s in sources] if sources is not None \
+        else default_sources(sp.name, data_dir)
+    readers = [(spec, _reader(spec.name)) for spec in specs]  # unknown names fail before any work
+    for spec, reader in readers:
+        if reader.space != sp.name:
+            raise ArchbenchError(f"source {spec.name!r} gives {reader.space!r} labels; it cannot label space {sp.name!r}")
+
+    archs = select_archs(sp, limit, seed)
+    key = build_key(sp, config, archs, chunk_size)
+    out = store.staging_dir(key)
+    out.mkdir(parents=True, exist_ok=True)
+    chunks = [archs[i:i + chunk_size] for i in range(0, len(archs), chunk_size)]
+    pending = [k for k in range(len(chunks)) if not _chunk_done(out, k)]
+    result = BuildResult(sp.name, config, store.home, len(archs), 0, 0, len(chunks), len(chunks) - len(pending))
+    t_list = time.perf_counter()
+
+    workers = workers or os.cpu_count() or 1
+    bar = tqdm(total=len(archs), unit="arch", desc=f"building {sp.name} graphs", disable=not progress,
+               initial=sum(len(chunks[k]) for k in range(len(chunks)) if k not in pending))
+    jobs = [(sp.name, config, [sp.format(a) for a in chunks[k]], str(out), k) for k in pending]
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+            for fut in as_completed([pool.submit(_build_chunk, *job) for job in jobs]):
+                bar.update(fut.result()[0])
+    else:
+        for job in jobs:
+            bar.update(_build_chunk(*job)[0])
+    bar.close()
+    t_graphs = time.perf_counter()
+
+    known: set[str] = set()
+    for k in range(len(chunks)):
+        known.update(pq.read_table(out / f"archs-{k:05d}.parquet", columns=["arch_id"])["arch_id"].to_pylist())
+        result.nodes += pq.read_metadata(out / f"nodes-{k:05d}.parquet").num_rows
+        result.edges += pq.read_metadata(out / f"edges-{k:05d}.parquet").num_rows
+    replace: dict[str, dict[str, list[Path]]] = {
+        sp.name: {name: [out / f"{name}-{k:05d}.parquet" for k in range(len(chunks))] for name in GRAPH_TABLES}}
+    info = {sp.name: {"config": config, "archs": len(archs), "limit": limit, "seed": seed, "built_at": time.time()}}
+    for spec, reader in tqdm(readers, desc="reading labels", unit="source", disable=not progress or not readers):
+        try:
+            frame = reader.read(spec.path)
+        except DataFormatError as err:
+            if spec.path is None and reader.default_relpath is None:
+                # A package source that is not installed: skip it, say so, keep building.
+                result.skipped_sources[spec.name] = str(err)
+                continue
+            raise
+        table = metrics_table(sp, frame, spec.name, known)
+        path = write_parquet(table, "metrics", out / f"metrics-{spec.name}.parquet")
+        unit = f"{sp.name}/{spec.name}"
+        replace[unit] = {"metrics": [path]}
+        info[unit] = {"path": spec.path, "rows": table.num_rows}
+        result.metrics_rows[spec.name] = table.num_rows
+    t_labels = time.perf_counter()
+
+    with store.writer_lock():
+        store.commit(replace, info)
+    store.drop_staging(key)
+    refresh_catalog(store)
+    t_end = time.perf_counter()
+
+    result.seconds = {"select": t_list - t0, "graphs": t_graphs - t_list, "labels": t_labels - t_graphs,
+                      "commit": t_end - t_labels, "total": t_end - t0}
+    return result
+
+
+def count_rows(store: Store, table: str, unit: str) -> int:
+    """Rows of ``table`` in one unit of the committed manifest (Parquet metadata only)."""
+    files = store.manifest().units.get(unit, {}).get(table, [])
+    return sum(pq.read_metadata(store.home / f).num_rows for f in files)

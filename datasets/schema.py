@@ -1,0 +1,125 @@
+"""The Parquet table schemas: the one place where table names, columns and types are defined.
+
+Tables (schema version :data:`SCHEMA_VERSION`):
+
+``archs``    one row per architecture: id, space, native encoding, network config, canonical
+             hash, the benchmark's own isomorphism representative, graph size and totals.
+``nodes``    one row per CG node: ``(arch_id, node)`` plus the node fields of
+             :mod:`archbench.graphs.cg` (op, attributes, shapes, params, FLOPs).
+``edges``    one row per CG edge: ``(arch_id, src, dst, slot)``; ``slot`` is the argument position.
+``metrics``  long format, one row per measured number: ``(arch_id, space, source, dataset,
+             metric, fidelity, device, value, unit, seed)``. New spaces, tasks, devices and proxy
+             scores add rows, never columns. ``fidelity`` is training epochs (null when it does
+             not apply), ``device`` is null for device-independent metrics, ``seed`` is null for
+             a mean over seeds.
+
+Every file carries its table name and schema version in the Parquet key-value metadata; a reader
+refuses a file written by a newer schema version with :class:`SchemaVersionError`.
+"""
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+from archbench.errors import DataFormatError, SchemaVersionError
+
+SCHEMA_VERSION = 1
+METADATA_KEY = b"archbench.schema"
+
+ARCHS = pa.schema([
+    ("arch_id", pa.string()),
+    ("space", pa.string()),
+    ("encoding", pa.string()),
+    ("config", pa.string()),
+    ("canonical_hash", pa.string()),
+    ("rep_arch_id", pa.string()),          # the benchmark's own isomorphism-class representative
+    ("num_nodes", pa.int32()),
+    ("num_edges", pa.int32()),
+    ("params", pa.int64()),
+    ("flops", pa.int64()),
+    ("input_channels", pa.int32()),
+    ("input_height", pa.int32()),
+    ("input_width", pa.int32()),
+    ("num_classes", pa.int32()),
+    ("vocab_version", pa.int16()),
+])
+
+NODES = pa.schema([
+    ("arch_id", pa.string()),
+    ("node", pa.int32()),
+    ("op", pa.string()),
+    ("kernel", pa.int16()),
+    ("stride", pa.int16()),
+    ("padding", pa.int16()),
+    ("dilation", pa.int16()),
+    ("groups", pa.int32()),
+    ("bias", pa.int8()),
+    ("c_in", pa.int32()),
+    ("h_in", pa.int32()),
+    ("w_in", pa.int32()),
+    ("c_out", pa.int32()),
+    ("h_out", pa.int32()),
+    ("w_out", pa.int32()),
+    ("params", pa.int64()),
+    ("flops", pa.int64()),
+])
+
+EDGES = pa.schema([
+    ("arch_id", pa.string()),
+    ("src", pa.int32()),
+    ("dst", pa.int32()),
+    ("slot", pa.int16()),
+])
+
+METRICS = pa.schema([
+    ("arch_id", pa.string()),
+    ("space", pa.string()),
+    ("source", pa.string()),
+    ("dataset", pa.string()),
+    ("metric", pa.string()),
+    ("fidelity", pa.float64()),
+    ("device", pa.string()),
+    ("value", pa.float64()),
+    ("unit", pa.string()),
+    ("seed", pa.int64()),
+])
+
+TABLES: dict[str, pa.Schema] = {"archs": ARCHS, "nodes": NODES, "edges": EDGES, "metrics": METRICS}
+
+#: Columns a benchmark reader returns: the metrics columns with the native encoding ``arch``
+#: in place of ``arch_id`` (the build maps encodings to ids through the search space).
+READER_COLUMNS: tuple[str, ...] = ("space", "arch", "source", "dataset", "metric", "fidelity",
+                                   "device", "value", "unit", "seed")
+
+
+def table_schema(name: str) -> pa.Schema:
+    """The schema of table ``name``, with its name and version in the metadata."""
+    try:
+        schema = TABLES[name]
+    except KeyError:
+        raise DataFormatError(f"unknown table {name!r}; expected one of: {', '.join(TABLES)}") from None
+    meta = json.dumps({"table": name, "version": SCHEMA_VERSION}).encode()
+    return schema.with_metadata({METADATA_KEY: meta})
+
+
+def check_file_schema(name: str, schema: pa.Schema, path: str) -> None:
+    """Raise unless ``schema`` (read from ``path``) is table ``name`` at a version we can read."""
+    raw = (schema.metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        raise DataFormatError(f"{path} is not an archbench {name!r} table: it has no {METADATA_KEY.decode()!r} metadata")
+    try:
+        meta = json.loads(raw)
+        found_name, version = meta["table"], int(meta["version"])
+    except (ValueError, KeyError, TypeError):
+        raise DataFormatError(f"{path}: unreadable archbench schema metadata {raw[:80]!r}") from None
+    if found_name != name:
+        raise DataFormatError(f"{path} holds table {found_name!r}, expected {name!r}")
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{path} was written with archbench table schema v{version}, but this archbench reads up to "
+            f"v{SCHEMA_VERSION}; upgrade archbench (pip install -U archbench) or rebuild the tables")
+    expected = TABLES[name]
+    missing = [f.name for f in expected if f.name not in schema.names]
+    if missing:
+        raise DataFormatError(f"{path} ({name!r} table v{version}) lacks columns {missing}; found {schema.names}")
