@@ -2,12 +2,14 @@
 
 A build of a space
 
-1. lists the architectures (all of them, or a seeded sample with ``limit``);
-2. builds, canonically hashes and writes their graphs in chunks to ``staging/<build key>/``, in
+1. reads each label source in its original format;
+2. lists the architectures: all of an enumerable space, else those the sources name; ``limit``
+   draws a seeded sample;
+3. builds, canonically hashes and writes their graphs in chunks to ``staging/<build key>/``, in
    parallel processes; a chunk file is renamed into place only when complete, so a killed build
    resumes from the chunks it finished (same space, config and selection -> same build key);
-3. reads each label source in its original format and maps its architectures to ``arch_id``;
-4. commits everything at once by swapping the manifest: the space's graph tables and the metrics
+4. maps the labels' architectures to ``arch_id`` (dropping those outside the build) and
+5. commits everything at once by swapping the manifest: the space's graph tables and the metrics
    of every source read are replaced; metrics of sources not read this time are kept.
 """
 from __future__ import annotations
@@ -73,24 +75,33 @@ class BuildResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def select_archs(space: SearchSpace, limit: int | None = None, seed: int = 0) -> list[Hashable]:
-    """All architectures in key order, or ``limit`` of them drawn with ``seed`` (no repeats)."""
+def select_archs(space: SearchSpace, limit: int | None = None, seed: int = 0,
+                 labelled: Sequence[str] = ()) -> list[Hashable]:
+    """The architectures a build covers, in key order.
+
+    An enumerable space: all of them. Otherwise: those the label sources name (``labelled``,
+    native encodings), or, with no labels, ``limit`` sampled ones. ``limit`` always draws a
+    seeded sample without repeats.
+    """
     try:
-        everything = list(space.enumerate())
+        pool = list(space.enumerate())
     except NotImplementedError:
-        if limit is None:
-            raise ArchbenchError(f"search space {space.name!r} cannot be enumerated; give --limit N to build a sample") from None
-        chosen: dict[str, Hashable] = {}
-        rng = random.Random(seed)
-        attempts = 0
-        while len(chosen) < limit and attempts < 100 * limit:
-            arch = space.sample(rng)
-            chosen.setdefault(space.arch_key(arch), arch)
-            attempts += 1
-        return [chosen[k] for k in sorted(chosen)]
-    if limit is not None and limit < len(everything):
-        everything = random.Random(seed).sample(everything, limit)
-    return sorted(everything, key=space.arch_key)
+        pool = list({space.arch_key(a): a for a in (space.parse(enc) for enc in labelled)}.values())
+        if not pool:
+            if limit is None:
+                raise ArchbenchError(f"search space {space.name!r} cannot be enumerated and no label source named any "
+                                     f"architecture; give --limit N to build a random sample, or a --source") from None
+            chosen: dict[str, Hashable] = {}
+            rng = random.Random(seed)
+            attempts = 0
+            while len(chosen) < limit and attempts < 100 * limit:
+                arch = space.sample(rng)
+                chosen.setdefault(space.arch_key(arch), arch)
+                attempts += 1
+            pool = list(chosen.values())
+    if limit is not None and limit < len(pool):
+        pool = random.Random(seed).sample(pool, limit)
+    return sorted(pool, key=space.arch_key)
 
 
 def build_key(space: SearchSpace, config: str, archs: Sequence[Hashable], chunk_size: int) -> str:
@@ -246,6 +257,7 @@ def build(space: str, *, home: str | os.PathLike | None = None, config: str | No
     sp = get_space(space)
     config = sp.config(config).name
     store = Store(home)
+    result_skipped: dict[str, str] = {}
     specs = [SourceSpec.parse(s) if isinstance(s, str) else s for s in sources] if sources is not None \
         else default_sources(sp.name, data_dir)
     readers = [(spec, _reader(spec.name)) for spec in specs]  # unknown names fail before any work
@@ -253,13 +265,27 @@ def build(space: str, *, home: str | os.PathLike | None = None, config: str | No
         if reader.space != sp.name:
             raise ArchbenchError(f"source {spec.name!r} gives {reader.space!r} labels; it cannot label space {sp.name!r}")
 
-    archs = select_archs(sp, limit, seed)
+    # Labels first: a space that cannot be enumerated builds the architectures its sources name.
+    frames: list[tuple[SourceSpec, pd.DataFrame]] = []
+    for spec, reader in tqdm(readers, desc="reading labels", unit="source", disable=not progress or not readers):
+        try:
+            frames.append((spec, reader.read(spec.path)))
+        except DataFormatError as err:
+            if spec.path is None and reader.default_relpath is None:
+                # A package source that is not installed: skip it, say so, keep building.
+                result_skipped[spec.name] = str(err)
+                continue
+            raise
+    t_labels = time.perf_counter()
+
+    archs = select_archs(sp, limit, seed, labelled=[enc for _, f in frames for enc in f["arch"].unique()])
     key = build_key(sp, config, archs, chunk_size)
     out = store.staging_dir(key)
     out.mkdir(parents=True, exist_ok=True)
     chunks = [archs[i:i + chunk_size] for i in range(0, len(archs), chunk_size)]
     pending = [k for k in range(len(chunks)) if not _chunk_done(out, k)]
-    result = BuildResult(sp.name, config, store.home, len(archs), 0, 0, len(chunks), len(chunks) - len(pending))
+    result = BuildResult(sp.name, config, store.home, len(archs), 0, 0, len(chunks), len(chunks) - len(pending),
+                         skipped_sources=result_skipped)
     t_list = time.perf_counter()
 
     workers = workers or os.cpu_count() or 1
@@ -284,22 +310,14 @@ def build(space: str, *, home: str | os.PathLike | None = None, config: str | No
     replace: dict[str, dict[str, list[Path]]] = {
         sp.name: {name: [out / f"{name}-{k:05d}.parquet" for k in range(len(chunks))] for name in GRAPH_TABLES}}
     info = {sp.name: {"config": config, "archs": len(archs), "limit": limit, "seed": seed, "built_at": time.time()}}
-    for spec, reader in tqdm(readers, desc="reading labels", unit="source", disable=not progress or not readers):
-        try:
-            frame = reader.read(spec.path)
-        except DataFormatError as err:
-            if spec.path is None and reader.default_relpath is None:
-                # A package source that is not installed: skip it, say so, keep building.
-                result.skipped_sources[spec.name] = str(err)
-                continue
-            raise
+    for spec, frame in frames:
         table = metrics_table(sp, frame, spec.name, known)
         path = write_parquet(table, "metrics", out / f"metrics-{spec.name}.parquet")
         unit = f"{sp.name}/{spec.name}"
         replace[unit] = {"metrics": [path]}
         info[unit] = {"path": spec.path, "rows": table.num_rows}
         result.metrics_rows[spec.name] = table.num_rows
-    t_labels = time.perf_counter()
+    t_metrics = time.perf_counter()
 
     with store.writer_lock():
         store.commit(replace, info)
@@ -307,12 +325,7 @@ def build(space: str, *, home: str | os.PathLike | None = None, config: str | No
     refresh_catalog(store)
     t_end = time.perf_counter()
 
-    result.seconds = {"select": t_list - t0, "graphs": t_graphs - t_list, "labels": t_labels - t_graphs,
-                      "commit": t_end - t_labels, "total": t_end - t0}
+    result.seconds = {"labels": (t_labels - t0) + (t_metrics - t_graphs), "select": t_list - t_labels,
+                      "graphs": t_graphs - t_list, "commit": t_end - t_metrics, "total": t_end - t0}
     return result
 
-
-def count_rows(store: Store, table: str, unit: str) -> int:
-    """Rows of ``table`` in one unit of the committed manifest (Parquet metadata only)."""
-    files = store.manifest().units.get(unit, {}).get(table, [])
-    return sum(pq.read_metadata(store.home / f).num_rows for f in files)

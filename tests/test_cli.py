@@ -7,13 +7,15 @@ import sys
 import pytest
 
 from archbench.cli import main, make_parser
+from archbench.commands import command_modules
 
-COMMANDS = ["build", "query", "tables", "spaces", "sources"]
+COMMANDS = [m.NAME for m in command_modules()]
 
 
 def test_every_command_is_listed():
     sub = next(a for a in make_parser()._actions if a.dest == "command")
     assert sorted(sub.choices) == sorted(COMMANDS)
+    assert {"build", "query", "tables", "spaces", "sources"} <= set(COMMANDS)
 
 
 @pytest.mark.parametrize("command", COMMANDS)

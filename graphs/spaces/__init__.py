@@ -1,20 +1,21 @@
-"""Search spaces: each registers itself under its name in :data:`SPACES`."""
+"""Search spaces: each module of this package registers its space(s) in :data:`SPACES`."""
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from .base import SPACES, NetworkConfig, SearchSpace
 
-# Modules that define spaces; imported on first lookup so ``import archbench`` stays cheap.
-_SPACE_MODULES = ("nb201",)
 _loaded = False
 
 
 def _load_all() -> None:
+    """Import every space module of this package (on first lookup, so ``import archbench`` stays cheap)."""
     global _loaded
     if not _loaded:
-        for mod in _SPACE_MODULES:
-            importlib.import_module(f"{__name__}.{mod}")
+        for mod in pkgutil.iter_modules(__path__):
+            if mod.name != "base" and not mod.name.startswith("_"):
+                importlib.import_module(f"{__name__}.{mod.name}")
         _loaded = True
 
 

@@ -1,0 +1,49 @@
+"""`archbench build`: build a search space's graphs and labels into the tables."""
+from __future__ import annotations
+
+import argparse
+
+from ._common import print_frame
+
+NAME = "build"
+HELP = "build a search space's graphs and labels into Parquet tables"
+
+
+def add_parser(sub, home: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(NAME, parents=[home], help=HELP,
+                       description="Build every architecture of SPACE (or a sample, or those its label sources "
+                                   "name) as a computation graph, read its label sources, and commit the tables "
+                                   "atomically (a killed build resumes).")
+    p.add_argument("space", help="search space name (see `archbench spaces`), or 'all'")
+    p.add_argument("--config", help="network configuration, e.g. cifar10 (default: the space's first)")
+    p.add_argument("--source", action="append", metavar="NAME[=PATH]",
+                   help="label source to read (repeatable; see `archbench sources`); default: the package data "
+                        "plus every source found under --data-dir")
+    p.add_argument("--data-dir", metavar="DIR", help="folder laid out like the benchmarks' releases (e.g. ../shared/data)")
+    p.add_argument("--limit", type=int, metavar="N", help="build a seeded sample of N architectures instead of all")
+    p.add_argument("--seed", type=int, default=0, help="seed for --limit (default 0)")
+    p.add_argument("--workers", type=int, metavar="N", help="processes for graph building (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from archbench.datasets.build import build
+    from archbench.datasets.catalog import connect, metrics_summary, space_summary
+
+    result = build(args.space, home=args.home, config=args.config, sources=args.source, data_dir=args.data_dir,
+                   limit=args.limit, seed=args.seed, workers=args.workers, progress=not args.quiet)
+    s = result.seconds
+    print(f"\nbuilt {result.archs:,} {result.space} architectures ({result.config}) into {result.home}")
+    print(f"  graphs: {result.nodes:,} nodes, {result.edges:,} edges in {result.chunks} chunks"
+          + (f" ({result.chunks_resumed} resumed)" if result.chunks_resumed else ""))
+    print(f"  time: {s['total']:.1f} s (graphs {s['graphs']:.1f} s, labels {s['labels']:.1f} s, commit {s['commit']:.1f} s)")
+    for name, reason in result.skipped_sources.items():
+        print(f"  skipped source {name}: {reason}")
+    with connect(result.home) as con:
+        print("\narchitectures:")
+        print_frame(space_summary(con, result.space))
+        print("\nlabels:")
+        print_frame(metrics_summary(con, result.space))
+    print('\nnext: archbench query "SELECT * FROM archs LIMIT 5"')
+    return 0
