@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 from archbench.errors import GraphValidationError, UnknownOpError
 
-VOCAB_VERSION = 1
+VOCAB_VERSION = 2  # v2: + channel_slice (NAS-Bench-101 truncation)
 
 Shape = tuple[int, int, int]
 
@@ -106,6 +106,13 @@ def _concat_shape(ins: Sequence[Shape], a: dict) -> Shape:
                 f"concat needs equal spatial sizes, found {_fmt(ins[0])} and {_fmt(other)}"
             )
     return (sum(s[0] for s in ins), h, w)
+
+
+def _channel_slice_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    c, h, w = ins[0]
+    if not 1 <= a["c_out"] <= c:
+        raise GraphValidationError(f"channel_slice keeps the first c_out channels: c_out must be in 1..{c}, found {a['c_out']}")
+    return (a["c_out"], h, w)
 
 
 def _input_shape(ins: Sequence[Shape], a: dict) -> Shape:
@@ -213,6 +220,7 @@ _OPS: tuple[OpSpec, ...] = (
     _op("flatten",        21, "structural",  (1, 1),    False, True,  _flatten_shape,    _no_cost,        "reshape C x H x W -> (C*H*W) x 1 x 1"),
     _op("identity",       22, "structural",  (1, 1),    False, True,  _same,             _no_cost,        "pass-through (skip connection)"),
     _op("zero",           23, "structural",  (1, 1),    False, True,  _strided_same,     _no_cost,        "all-zero output ('none' edge); stride > 1 halves spatial size"),
+    _op("channel_slice",  24, "structural",  (1, 1),    False, True,  _channel_slice_shape, _no_cost,     "the first c_out channels of the input (NAS-Bench-101 channel truncation)"),
 )
 # fmt: on
 
