@@ -37,7 +37,8 @@ Rules (``v(i)`` is the value of node ``i``):
 6. Every other node: ``v = H(op name, function attributes, output shape, operand values)``. The
    function attributes are by op category: ``conv`` -> kernel, stride, padding, dilation, groups,
    bias; ``pool`` -> kernel, stride, padding (none for ``global_avg_pool``); ``linear`` and
-   ``norm`` -> bias (affine); none for the rest (``c_out`` is part of the output shape). Input
+   ``norm`` -> bias (affine); ``graph`` -> kernel, bias; ``neuron`` -> kernel, dilation;
+   ``recurrent`` -> groups (see :mod:`archbench.graphs.ops`); none for the rest (``c_out`` is part of the output shape). Input
    shapes, params and FLOPs follow from these and are not hashed separately.
 7. The graph hash is ``H(HASH_VERSION, input shape, num_classes, v(output))``. The search-space
    name, encoding and config are *not* included: the same network from two spaces hashes equal.
@@ -79,6 +80,9 @@ _FUNCTION_ATTRS: dict[str, tuple[str, ...]] = {
     "pool": ("kernel", "stride", "padding"),
     "linear": ("bias",),
     "norm": ("bias",),
+    "graph": ("kernel", "bias"),  # heads / K / stacks; the edge count (groups) is data, not function
+    "neuron": ("kernel", "dilation"),  # firing threshold, membrane decay
+    "recurrent": ("groups",),  # state slot
 }
 #: ... except where one op of a category differs.
 _FUNCTION_ATTRS_BY_OP: dict[str, tuple[str, ...]] = {"global_avg_pool": ()}

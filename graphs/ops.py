@@ -13,6 +13,48 @@ one FLOP for conv and linear layers (plus one per output for a bias); every othe
 FLOP per output element (pooling: one per window element). Parameters are trainable parameters
 only (batch-norm running statistics are buffers, not parameters), exactly what
 ``sum(p.numel() for p in module.parameters())`` returns for the executable module.
+Ops added in vocabulary v2 for non-CNN spaces (shape, attribute, parameter and FLOP rules):
+
+* Graph convolutions ``gcn_conv``, ``gat_conv``, ``gin_conv``, ``cheb_conv``, ``sage_conv``,
+  ``arma_conv``, ``graph_conv`` (the torch_geometric layers GCNConv, GATConv, GINConv, ChebConv,
+  SAGEConv, ARMAConv, GraphConv). Node features of a graph with N nodes have shape
+  ``(C, N, 1)``: the node count enters shapes, params stay independent of it and FLOPs scale
+  with it. Attributes: ``c_out``; ``bias``; ``kernel`` = K of ``cheb_conv`` (Chebyshev order),
+  heads of ``gat_conv`` (``c_out`` is the concatenation of all heads and must be divisible by
+  them), stacks of ``arma_conv`` (one ARMA layer per stack); 0 for the others; ``groups`` = E,
+  the number of directed edges of the input graph (columns of its ``edge_index``; self-loops a
+  layer adds itself are not in E). E is data, not architecture: it only enters FLOPs.
+  With Ci, Co the input/output channels and b = bias (0/1), params are exactly torch_geometric's:
+
+  ===========  ================================  ================================================
+  op           params                            FLOPs (MACs; aggregation = one per message and channel)
+  ===========  ================================  ================================================
+  gcn_conv     Ci*Co + b*Co                      N*Ci*Co + (E+N)*Co + b*N*Co  (adds self-loops)
+  gat_conv     Ci*Co + 2*Co + b*Co               N*Ci*Co + 2*N*Co + (E+N)*(Co + 4*heads) + b*N*Co
+  gin_conv     Ci*Co + b*Co  (eps = 0, fixed)    (E+N)*Ci + N*Ci*Co + b*N*Co
+  cheb_conv    K*Ci*Co + b*Co                    K*N*Ci*Co + (K-1)*(E+N)*Ci + b*N*Co
+  sage_conv    2*Ci*Co + b*Co  (mean aggr.)      2*N*Ci*Co + (E+N)*Ci + b*N*Co
+  arma_conv    K*(2*Ci*Co + Co*Co + b*Co)        K*(2*N*Ci*Co + E*Co + 2*N*Co + b*N*Co) + (K-1)*N*Co
+  graph_conv   2*Ci*Co + b*Co  (add aggr.)       2*N*Ci*Co + E*Ci + b*N*Co
+  ===========  ================================  ================================================
+
+  (gat: 4 per message and head for score, LeakyReLU and softmax; arma: K stacks of one layer,
+  whose unused ``Co x Co`` recursion weight torch_geometric still allocates, + ReLU, mean of
+  the stacks.) They are not declared zero-preserving: with a bias a zero input gives a constant.
+* ``leaky_relu``: negative slope 0.01 (PyTorch's default); one FLOP per element.
+* ``blend(g, a, b) = g*a + (1-g)*b`` (GRU-style interpolation, NAS-Bench-NLP's ``blend``):
+  three equal-shape inputs in that order; 3 FLOPs per element.
+* ``state``: the recurrent state of slot ``groups`` (0, 1, ...) from the previous time step,
+  shape ``(c_out, H, W)`` of its input's H, W. Its one input only places the read inside the
+  step (it is the input of the recurrent layer); the value does not depend on it. No cost.
+* ``carry(s_0, s_1, ...)``: returns ``s_0`` and hands every ``s_i`` on as the state of slot i for
+  the next time step (so values computed only for the next step are part of the graph). No cost.
+* ``lif``: leaky integrate-and-fire spiking neuron (hard reset to 0), shape-preserving, no
+  parameters. ``kernel`` = firing threshold in thousandths (1000 = 1.0), ``dilation`` = membrane
+  decay 1/tau in thousandths (750 for tau = 4/3). 2 FLOPs per element (leaky integration as one
+  multiply-accumulate, fire-and-reset as one). One graph evaluation is one simulation time step.
+* ``channel_avg_pool``: mean over groups of ``kernel`` consecutive channels,
+  ``(C, H, W) -> (C/kernel, H, W)`` (an SNN's population-voting layer); one FLOP per input element.
 """
 from __future__ import annotations
 
@@ -21,7 +63,7 @@ from typing import Callable, Sequence
 
 from archbench.errors import GraphValidationError, UnknownOpError
 
-VOCAB_VERSION = 2  # v2: + channel_slice (NAS-Bench-101 truncation)
+VOCAB_VERSION = 2  # v2: + channel_slice (NAS-Bench-101 truncation); graph, recurrent and spiking ops (25..37)
 
 Shape = tuple[int, int, int]
 
@@ -98,6 +140,17 @@ def _elementwise_nary(ins: Sequence[Shape], a: dict) -> Shape:
     return first
 
 
+def _broadcast_mul_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    # Equal shapes, or a per-channel gate C x 1 x 1 scaling a C x H x W map (squeeze-and-excitation).
+    full = max(ins, key=lambda s: s[1] * s[2])
+    for other in ins:
+        if other != full and other != (full[0], 1, 1):
+            raise GraphValidationError(
+                f"mul needs equal input shapes or a {full[0]}x1x1 per-channel gate, found {_fmt(full)} and {_fmt(other)}"
+            )
+    return full
+
+
 def _concat_shape(ins: Sequence[Shape], a: dict) -> Shape:
     h, w = ins[0][1], ins[0][2]
     for other in ins[1:]:
@@ -161,6 +214,92 @@ def _global_pool_cost(ins: Sequence[Shape], out: Shape, a: dict) -> tuple[int, i
     return 0, _numel(ins[0])
 
 
+# ---- v2: graph convolutions, recurrent cells, spiking neurons -------------------------------------
+
+def _graph_conv_shape(ins: Sequence[Shape], a: dict, param: str | None = None) -> Shape:
+    c, n, w = ins[0]
+    if w != 1:
+        raise GraphValidationError(f"graph convolutions take node features C x N x 1 (N = number of graph nodes), "
+                                   f"found {_fmt(ins[0])}")
+    if a["c_out"] < 1:
+        raise GraphValidationError(f"graph convolution needs c_out >= 1 output channels, found {a['c_out']}")
+    if a["groups"] < 0:
+        raise GraphValidationError(f"graph convolution records the graph's edge count in groups; it must be >= 0, found {a['groups']}")
+    if param is not None and a["kernel"] < 1:
+        raise GraphValidationError(f"graph convolution needs kernel = {param} >= 1, found {a['kernel']}")
+    if param == "heads" and a["c_out"] % a["kernel"]:
+        raise GraphValidationError(f"gat_conv concatenates its heads: c_out={a['c_out']} must be divisible by "
+                                   f"heads (kernel)={a['kernel']}")
+    return (a["c_out"], n, 1)
+
+
+def _graph_conv_shape_with(param: str) -> Callable[[Sequence[Shape], dict], Shape]:
+    return lambda ins, a: _graph_conv_shape(ins, a, param)
+
+
+def _graph_cost(params: Callable[[int, int, int, int], int],
+                flops: Callable[[int, int, int, int, int, int], int]) -> Callable[[Sequence[Shape], Shape, dict], tuple[int, int]]:
+    """Cost of a graph convolution from ``params(ci, co, k, b)`` and ``flops(n, e, ci, co, k, b)``."""
+    def cost(ins: Sequence[Shape], out: Shape, a: dict) -> tuple[int, int]:
+        ci, n, co, k, b, e = ins[0][0], ins[0][1], out[0], a["kernel"], int(bool(a["bias"])), a["groups"]
+        return params(ci, co, k, b), flops(n, e, ci, co, k, b)
+
+    return cost
+
+
+# fmt: off
+_gcn_cost = _graph_cost(lambda ci, co, k, b: ci * co + b * co,
+                        lambda n, e, ci, co, k, b: n * ci * co + (e + n) * co + b * n * co)
+_gat_cost = _graph_cost(lambda ci, co, k, b: ci * co + 2 * co + b * co,
+                        lambda n, e, ci, co, k, b: n * ci * co + 2 * n * co + (e + n) * (co + 4 * k) + b * n * co)
+_gin_cost = _graph_cost(lambda ci, co, k, b: ci * co + b * co,
+                        lambda n, e, ci, co, k, b: (e + n) * ci + n * ci * co + b * n * co)
+_cheb_cost = _graph_cost(lambda ci, co, k, b: k * ci * co + b * co,
+                         lambda n, e, ci, co, k, b: k * n * ci * co + (k - 1) * (e + n) * ci + b * n * co)
+_sage_cost = _graph_cost(lambda ci, co, k, b: 2 * ci * co + b * co,
+                         lambda n, e, ci, co, k, b: 2 * n * ci * co + (e + n) * ci + b * n * co)
+_arma_cost = _graph_cost(lambda ci, co, k, b: k * (2 * ci * co + co * co + b * co),
+                         lambda n, e, ci, co, k, b: k * (2 * n * ci * co + e * co + 2 * n * co + b * n * co) + (k - 1) * n * co)
+_graphconv_cost = _graph_cost(lambda ci, co, k, b: 2 * ci * co + b * co,
+                              lambda n, e, ci, co, k, b: 2 * n * ci * co + e * ci + b * n * co)
+# fmt: on
+
+
+def _blend_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    return _elementwise_nary(ins, a)
+
+
+def _blend_cost(ins: Sequence[Shape], out: Shape, a: dict) -> tuple[int, int]:
+    return 0, 3 * _numel(out)
+
+
+def _state_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    if a["c_out"] < 1:
+        raise GraphValidationError(f"state needs its size in c_out >= 1, found {a['c_out']}")
+    if a["groups"] < 0:
+        raise GraphValidationError(f"state slot (groups) must be >= 0, found {a['groups']}")
+    return (a["c_out"], ins[0][1], ins[0][2])
+
+
+def _lif_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    if a["kernel"] < 1:
+        raise GraphValidationError(f"lif needs its firing threshold in kernel (thousandths, >= 1), found {a['kernel']}")
+    if not 0 < a["dilation"] <= 1000:
+        raise GraphValidationError(f"lif needs its membrane decay 1/tau in dilation (thousandths, 1..1000), found {a['dilation']}")
+    return ins[0]
+
+
+def _lif_cost(ins: Sequence[Shape], out: Shape, a: dict) -> tuple[int, int]:
+    return 0, 2 * _numel(out)
+
+
+def _channel_pool_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    c, h, w = ins[0]
+    k = a["kernel"]
+    if k < 1 or c % k:
+        raise GraphValidationError(f"channel_avg_pool groups kernel={k} consecutive channels: it must divide the {c} input channels")
+    return (c // k, h, w)
+
 @dataclass(frozen=True)
 class OpSpec:
     """One op of the vocabulary.
@@ -212,7 +351,7 @@ _OPS: tuple[OpSpec, ...] = (
     _op("hswish",         13, "activation",  (1, 1),    False, True,  _same,             _per_output,     "hard swish x * relu6(x + 3) / 6"),
     _op("hsigmoid",       14, "activation",  (1, 1),    False, False, _same,             _per_output,     "hard sigmoid relu6(x + 3) / 6"),
     _op("add",            15, "elementwise", (1, None), True,  True,  _elementwise_nary, _per_input_elem, "element-wise sum of equal-shape inputs"),
-    _op("mul",            16, "elementwise", (1, None), True,  True,  _elementwise_nary, _per_input_elem, "element-wise product of equal-shape inputs"),
+    _op("mul",            16, "elementwise", (1, None), True,  True,  _broadcast_mul_shape, _per_input_elem, "element-wise product; a C x 1 x 1 operand is a per-channel gate broadcast over H x W"),
     _op("concat",         17, "structural",  (1, None), False, True,  _concat_shape,     _no_cost,        "concatenation along channels, in input order"),
     _op("avg_pool",       18, "pool",        (1, 1),    False, True,  _pool_shape,       _pool_cost,      "average pooling (kernel, stride, padding; padded zeros not counted)"),
     _op("max_pool",       19, "pool",        (1, 1),    False, True,  _pool_shape,       _pool_cost,      "max pooling (kernel, stride, padding)"),
@@ -221,6 +360,22 @@ _OPS: tuple[OpSpec, ...] = (
     _op("identity",       22, "structural",  (1, 1),    False, True,  _same,             _no_cost,        "pass-through (skip connection)"),
     _op("zero",           23, "structural",  (1, 1),    False, True,  _strided_same,     _no_cost,        "all-zero output ('none' edge); stride > 1 halves spatial size"),
     _op("channel_slice",  24, "structural",  (1, 1),    False, True,  _channel_slice_shape, _no_cost,     "the first c_out channels of the input (NAS-Bench-101 channel truncation)"),
+    # v2: graph convolutions (node features C x N x 1; groups = edge count E; kernel = K / heads / stacks)
+    _op("gcn_conv",       25, "graph",       (1, 1),    False, False, _graph_conv_shape, _gcn_cost,       "graph convolution (Kipf & Welling; GCNConv, adds self-loops, symmetric norm)"),
+    _op("gat_conv",       26, "graph",       (1, 1),    False, False, _graph_conv_shape_with("heads"), _gat_cost, "graph attention (GATConv); kernel = heads, concatenated"),
+    _op("gin_conv",       27, "graph",       (1, 1),    False, False, _graph_conv_shape, _gin_cost,       "graph isomorphism layer (GINConv, eps = 0) with a linear MLP"),
+    _op("cheb_conv",      28, "graph",       (1, 1),    False, False, _graph_conv_shape_with("K"), _cheb_cost, "Chebyshev spectral graph convolution (ChebConv); kernel = K"),
+    _op("sage_conv",      29, "graph",       (1, 1),    False, False, _graph_conv_shape, _sage_cost,      "GraphSAGE layer (SAGEConv, mean aggregation)"),
+    _op("arma_conv",      30, "graph",       (1, 1),    False, False, _graph_conv_shape_with("stacks"), _arma_cost, "ARMA graph convolution (ARMAConv, one layer); kernel = stacks"),
+    _op("graph_conv",     31, "graph",       (1, 1),    False, False, _graph_conv_shape, _graphconv_cost, "k-GNN graph convolution (GraphConv, add aggregation)"),
+    # v2: recurrent cells (NAS-Bench-NLP)
+    _op("leaky_relu",     32, "activation",  (1, 1),    False, True,  _same,             _per_output,     "max(x, 0.01 x)"),
+    _op("blend",          33, "elementwise", (3, 3),    False, True,  _blend_shape,      _blend_cost,     "g*a + (1-g)*b of inputs (g, a, b)"),
+    _op("state",          34, "recurrent",   (1, 1),    False, False, _state_shape,      _no_cost,        "recurrent state of slot groups from the previous time step (size c_out)"),
+    _op("carry",          35, "recurrent",   (1, None), False, True,  _same,             _no_cost,        "returns its first input; hands input i on as state slot i of the next step"),
+    # v2: spiking networks (SpikeNAS-Bench)
+    _op("lif",            36, "neuron",      (1, 1),    False, True,  _lif_shape,        _lif_cost,       "leaky integrate-and-fire neuron; kernel = threshold, dilation = 1/tau (thousandths)"),
+    _op("channel_avg_pool", 37, "pool",      (1, 1),    False, True,  _channel_pool_shape, _global_pool_cost, "mean over groups of kernel consecutive channels"),
 )
 # fmt: on
 

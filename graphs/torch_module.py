@@ -21,6 +21,21 @@ channel count (zeros of the node's output shape otherwise). ``batch_norm`` is ``
 feature maps and ``BatchNorm1d`` on vectors; ``layer_norm`` normalizes over channels. Parameter
 counts equal the graph's ``params`` for every graph.
 
+Graph convolutions (``gcn_conv`` ... ``graph_conv``, see :mod:`archbench.graphs.ops`) run the
+torch_geometric layer of the same name on node features laid out as a feature map
+``(B, C, N, 1)`` (B graphs of N nodes that share one ``edge_index``); on a vector ``(B, C)`` every
+sample is a one-node graph without edges. The graph comes as a second argument:
+``module(x, edge_index)`` with ``edge_index`` long ``[2, E]`` (node indices 0..N-1); it is
+required when a graph convolution sees more than one node. A graph whose output node has shape
+``(num_classes, N, 1)`` after graph convolutions (node classification) returns per-node logits
+``(B, N, num_classes)``. CNN graphs ignore ``edge_index`` and still trace with ``torch.fx``;
+graphs with graph convolutions trace with :class:`LeafTracer` (torch_geometric layers as leaves).
+
+Recurrent and spiking ops compute one time step from the initial state: ``state`` gives zeros
+(the initial hidden state), ``carry`` returns its first input, and ``lif`` fires where the
+membrane potential after one step from rest, ``x / tau``, reaches the threshold; its backward
+pass uses the arctan surrogate gradient (SpikingJelly's ``surrogate.ATan``, alpha = 2).
+
 The module is built on the CPU in float32 with PyTorch's default initialization; move it with
 ``module.to(device, dtype)``.
 """
@@ -30,6 +45,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 
 import torch
+import torch.fx
 from torch import Tensor, nn
 from torch.nn import functional as F
 
@@ -171,6 +187,152 @@ def _zero(n: "Node", rank: int) -> nn.Module:
     return Zero(shape, max(n.stride, 1), same_channels=n.c_out == n.c_in)
 
 
+class Blend(nn.Module):
+    """``g * a + (1 - g) * b`` of inputs ``(g, a, b)`` (NAS-Bench-NLP's ``blend``)."""
+
+    def forward(self, g: Tensor, a: Tensor, b: Tensor) -> Tensor:
+        return g * a + (1 - g) * b
+
+
+class State(nn.Module):
+    """The initial recurrent state: zeros of ``shape`` per sample (its input only fixes the batch size).
+
+    Args:
+        shape: per-sample shape, ``(C, H, W)`` for a feature map or ``(C,)`` for a vector.
+    """
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.new_zeros((x.shape[0],) + self.shape)
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}"
+
+
+class Carry(nn.Module):
+    """Returns its first input; the others are the states handed on to the next time step."""
+
+    def forward(self, *xs: Tensor) -> Tensor:
+        return xs[0]
+
+
+class LIF(nn.Module):
+    """One step of a leaky integrate-and-fire neuron from rest, with a surrogate gradient.
+
+    The membrane potential after one step from 0 is ``decay * x`` (``decay = 1/tau``); the neuron
+    fires (outputs 1) where it reaches ``threshold``. Forward values are exactly 0/1; gradients
+    flow through ``atan(pi/2 * alpha * u) / pi + 1/2`` with ``u = decay * x - threshold``.
+
+    Args:
+        threshold: firing threshold.
+        decay: membrane decay 1/tau.
+        alpha: sharpness of the arctan surrogate.
+    """
+
+    def __init__(self, threshold: float, decay: float, alpha: float = 2.0) -> None:
+        super().__init__()
+        self.threshold, self.decay, self.alpha = threshold, decay, alpha
+
+    def forward(self, x: Tensor) -> Tensor:
+        u = x * self.decay - self.threshold
+        surrogate = torch.atan(u * (torch.pi / 2 * self.alpha)) / torch.pi + 0.5
+        # Straight-through: the value is the Heaviside step, the gradient the surrogate's.
+        return (u >= 0).to(x.dtype) + (surrogate - surrogate.detach())
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, decay={self.decay}, alpha={self.alpha}"
+
+
+class ChannelAvgPool(nn.Module):
+    """Mean over groups of ``group`` consecutive channels (dim 1): ``C -> C / group``."""
+
+    def __init__(self, group: int) -> None:
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.unflatten(1, (-1, self.group)).mean(dim=2)
+
+    def extra_repr(self) -> str:
+        return f"group={self.group}"
+
+
+def _batched_edges(edge_index: Tensor, graphs: int | Tensor, nodes: int | Tensor) -> Tensor:
+    """``edge_index`` repeated for ``graphs`` disjoint copies of an ``nodes``-node graph (graph-major)."""
+    offsets = torch.arange(graphs, device=edge_index.device) * nodes
+    return (edge_index.unsqueeze(1) + offsets.view(1, -1, 1)).reshape(2, -1)
+
+
+class GraphConvLayer(nn.Module):
+    """A torch_geometric graph convolution on node features laid out as ``(B, C, N, 1)`` or ``(B, C)``.
+
+    Args:
+        conv: the torch_geometric layer (``conv(x [nodes, C], edge_index [2, E])``).
+        vector: inputs are vectors ``(B, C)``: B one-node graphs without edges.
+    """
+
+    def __init__(self, conv: nn.Module, vector: bool) -> None:
+        super().__init__()
+        self.conv, self.vector = conv, vector
+
+    def forward(self, x: Tensor, edge_index: Tensor | None) -> Tensor:
+        if self.vector:
+            return self.conv(x, torch.zeros((2, 0), dtype=torch.long, device=x.device))
+        b, c, n = x.shape[0], x.shape[1], x.shape[2]
+        nodes = x.squeeze(3).transpose(1, 2).reshape(-1, c)
+        if edge_index is None:  # one node per graph: no edges (the module checks this case)
+            edge_index = torch.zeros((2, 0), dtype=torch.long, device=x.device)
+        out = self.conv(nodes, _batched_edges(edge_index, b, n))
+        return out.reshape(b, n, -1).transpose(1, 2).unsqueeze(3)
+
+
+class NodeLogits(nn.Module):
+    """Per-node logits ``(B, C, N, 1) -> (B, N, C)`` (the output of node classification)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.squeeze(3).transpose(1, 2)
+
+
+def _pyg_conv(op: str, ci: int, co: int, k: int, bias: bool) -> nn.Module:
+    """The torch_geometric layer of graph op ``op`` (imported lazily: only graph graphs need it)."""
+    from torch_geometric import nn as gnn
+
+    if op == "gcn_conv":
+        return gnn.GCNConv(ci, co, bias=bias)
+    if op == "gat_conv":
+        return gnn.GATConv(ci, co // k, heads=k, concat=True, bias=bias)
+    if op == "gin_conv":
+        return gnn.GINConv(nn.Linear(ci, co, bias=bias), eps=0.0, train_eps=False)
+    if op == "cheb_conv":
+        return gnn.ChebConv(ci, co, K=k, bias=bias)
+    if op == "sage_conv":
+        return gnn.SAGEConv(ci, co, aggr="mean", bias=bias)
+    if op == "arma_conv":
+        return gnn.ARMAConv(ci, co, num_stacks=k, num_layers=1, bias=bias)
+    if op == "graph_conv":
+        return gnn.GraphConv(ci, co, aggr="add", bias=bias)
+    raise UnknownOpError(f"{op!r} is not a graph convolution; expected one of: {', '.join(GRAPH_OPS)}")
+
+
+#: Graph ops: their layers take ``(x, edge_index)``.
+GRAPH_OPS: tuple[str, ...] = ("gcn_conv", "gat_conv", "gin_conv", "cheb_conv", "sage_conv", "arma_conv", "graph_conv")
+
+
+def _graph_layer(op: str) -> "Layer":
+    return Layer(None, None, lambda n, rank: GraphConvLayer(
+        _pyg_conv(op, n.c_in, n.c_out, n.kernel, bool(n.bias)), vector=rank == VEC))
+
+
+class LeafTracer(torch.fx.Tracer):
+    """A ``torch.fx`` tracer that keeps torch_geometric layers as leaves (for graphs with graph convolutions)."""
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        return type(m).__module__.startswith("torch_geometric.") or super().is_leaf_module(m, qualname)
+
+
 #: Every op of the vocabulary except ``input`` (the module's argument) -> its layer.
 LAYERS: dict[str, Layer] = {
     "output": Layer(VEC, VEC, lambda n, rank: nn.Identity()),
@@ -199,6 +361,14 @@ LAYERS: dict[str, Layer] = {
     "identity": Layer(None, None, lambda n, rank: nn.Identity()),
     "zero": Layer(None, None, _zero),
     "channel_slice": Layer(None, None, lambda n, rank: ChannelSlice(n.c_out)),
+    # v2 ops
+    **{op: _graph_layer(op) for op in GRAPH_OPS},
+    "leaky_relu": _activation(nn.LeakyReLU),
+    "blend": Layer(None, None, lambda n, rank: Blend()),
+    "state": Layer(None, None, lambda n, rank: State((n.c_out, n.h_out, n.w_out) if rank == MAP else (n.c_out,))),
+    "carry": Layer(None, None, lambda n, rank: Carry()),
+    "lif": Layer(None, None, lambda n, rank: LIF(n.kernel / 1000.0, n.dilation / 1000.0)),
+    "channel_avg_pool": Layer(None, None, lambda n, rank: ChannelAvgPool(n.kernel)),
 }
 
 
@@ -239,10 +409,18 @@ class GraphModule(nn.Module):
         self.graph = graph
         out = graph.output_node()
         want = (graph.num_classes, 1, 1)
-        if graph.node(out).out_shape != want:
+        got = graph.node(out).out_shape
+        has_graph_ops = any(op in GRAPH_OPS for op in graph.ops)
+        # Node classification: per-node logits (num_classes, N, 1) after graph convolutions.
+        self.node_level = has_graph_ops and got[0] == graph.num_classes and got[2] == 1 and got[1] > 1
+        if got != want and not self.node_level:
             raise GraphValidationError(
-                f"output node {out} has shape {graph.node(out).out_shape}, expected a logits vector "
-                f"{want} (num_classes={graph.num_classes})")
+                f"output node {out} has shape {got}, expected a logits vector "
+                f"{want} (num_classes={graph.num_classes}), or per-node logits ({graph.num_classes}, N, 1) "
+                f"after graph convolutions")
+        # edge_index is needed as soon as a graph convolution sees more than one node.
+        self._needs_edge_index = any(op in GRAPH_OPS and h > 1 for op, h in zip(graph.ops, graph.nodes["h_in"]))
+        edge_steps: set[str] = set()
         order = graph.topological_order()
         preds = graph.inputs_of()
         self._inputs = tuple(graph.input_nodes())
@@ -260,7 +438,9 @@ class GraphModule(nn.Module):
                 node = graph.node(i)
                 if node.op == "input":
                     continue
-                layer = _layer(node.op)
+                layer = _NODE_LOGITS if node.op == "output" and self.node_level else _layer(node.op)
+                if node.op in GRAPH_OPS:
+                    edge_steps.add(f"n{i}")
                 in_ranks = [ranks[j] for j in preds[i]]
                 rank = layer.takes or max(in_ranks)
                 self.add_module(f"n{i}", layer.make(node, rank))
@@ -270,24 +450,34 @@ class GraphModule(nn.Module):
                 steps.append(_Step(i, f"n{i}", tuple(preds[i]), adapt, release))
         self.ranks: tuple[int, ...] = tuple(ranks)
         self._steps: tuple[_Step, ...] = tuple(steps)
+        self._edge_steps: frozenset[str] = frozenset(edge_steps)
 
-    def _run(self, x: Tensor, keep: bool) -> dict[int, Tensor]:
+    def _run(self, x: Tensor, keep: bool, edge_index: Tensor | None = None) -> dict[int, Tensor]:
+        if edge_index is None and self._needs_edge_index:
+            raise TypeError("this graph has graph convolutions over more than one node: call module(x, edge_index) "
+                            "with the graph's edge_index, a long tensor [2, E] of node indices")
         values: dict[int, Tensor] = {i: x for i in self._inputs}
         for step in self._steps:
             args = [values[j] if f is None else f(values[j]) for j, f in zip(step.inputs, step.adapt)]
+            if step.name in self._edge_steps:
+                args.append(edge_index)
             values[step.node] = getattr(self, step.name)(*args)
             if not keep:
                 for j in step.release:
                     del values[j]
         return values
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Logits ``(N, num_classes)`` for an input batch ``(N, C, H, W)``."""
-        return self._run(x, keep=False)[self._output]
+    def forward(self, x: Tensor, edge_index: Tensor | None = None) -> Tensor:
+        """Logits ``(N, num_classes)`` for an input batch ``(N, C, H, W)``.
 
-    def node_outputs(self, x: Tensor) -> dict[int, Tensor]:
+        ``edge_index`` (long ``[2, E]``) is the input graph of graph convolutions (see the module
+        doc); with per-node logits the result is ``(B, nodes, num_classes)``.
+        """
+        return self._run(x, keep=False, edge_index=edge_index)[self._output]
+
+    def node_outputs(self, x: Tensor, edge_index: Tensor | None = None) -> dict[int, Tensor]:
         """Every node's output for input ``x``: ``{node index: tensor}`` laid out as in the module doc."""
-        return self._run(x, keep=True)
+        return self._run(x, keep=True, edge_index=edge_index)
 
 
 @contextmanager
@@ -299,6 +489,9 @@ def _seeded(seed: int | None) -> Iterator[None]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
+
+
+_NODE_LOGITS = Layer(MAP, MAP, lambda n, rank: NodeLogits())
 
 
 def _layer(op: str) -> Layer:
@@ -324,5 +517,6 @@ def to_module(graph: "ComputationGraph", seed: int | None = None) -> GraphModule
     return GraphModule(graph, seed=seed)
 
 
-__all__ = ["LAYERS", "MAP", "VEC", "ChannelLayerNorm", "ChannelSlice", "Concat", "GlobalAvgPool", "GraphModule", "Layer",
+__all__ = ["GRAPH_OPS", "LAYERS", "MAP", "VEC", "Blend", "Carry", "ChannelAvgPool", "GraphConvLayer", "LIF", "LeafTracer",
+           "NodeLogits", "State", "ChannelLayerNorm", "ChannelSlice", "Concat", "GlobalAvgPool", "GraphModule", "Layer",
            "Product", "Sum", "Zero", "to_module"]

@@ -105,8 +105,8 @@ def test_dangling_node():
 
 def test_unknown_op_lists_the_vocabulary():
     g = tiny_conv_net()
-    g.nodes["op"][3] = "leaky_relu"
-    with pytest.raises(UnknownOpError, match=r"unknown op 'leaky_relu'.*expected one of.*relu6.*global_avg_pool"):
+    g.nodes["op"][3] = "no_such_op"
+    with pytest.raises(UnknownOpError, match=r"unknown op 'no_such_op'.*expected one of.*relu6.*global_avg_pool"):
         g.validate()
     b = GraphBuilder("test", "unknown", (3, 8, 8), 10)
     with pytest.raises(UnknownOpError, match="'conv9'"):
@@ -228,3 +228,18 @@ def test_invalid_group_count():
     b = GraphBuilder("test", "groups", (6, 8, 8), 10)
     with pytest.raises(GraphValidationError, match="groups=4 must divide its 6 input channels"):
         b.conv(b.input(), 8, kernel=3, groups=4)
+
+
+def test_mul_broadcasts_a_per_channel_gate():
+    # Squeeze-and-excitation: x (8x8x8) * gate (8x1x1) -> 8x8x8; any other shape pair is refused.
+    b = GraphBuilder("t", "se", (3, 8, 8), 4)
+    x = b.conv(b.input(), 8, kernel=3)
+    gate = b.add_node("hsigmoid", [b.conv(b.global_avg_pool(x), 8, kernel=1, bias=True)])
+    y = b.mul(gate, x)
+    assert b.shape(y) == (8, 8, 8)
+    assert b.graph.nodes["flops"][y] == 8 * 8 * 8
+    b.output(b.linear(b.global_avg_pool(y), 4)).validate()
+    b2 = GraphBuilder("t", "bad", (3, 8, 8), 4)
+    x2 = b2.conv(b2.input(), 8, kernel=3)
+    with pytest.raises(GraphValidationError, match="mul needs equal input shapes or a 8x1x1 per-channel gate, found 8x8x8 and 4x1x1"):
+        b2.mul(x2, b2.conv(b2.global_avg_pool(x2), 4, kernel=1))

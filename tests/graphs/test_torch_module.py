@@ -49,6 +49,20 @@ RECIPES: dict[str, Recipe] = {
                              b.zero(v), b.zero(v, c_out=3)],
     "channel_slice": lambda b, x, v: [b.add_node("channel_slice", [x], c_out=3),
                                       b.add_node("channel_slice", [v], c_out=1)],
+    # v2 ops. Graph convolutions on a vector: each sample is a one-node graph (multi-node graphs
+    # with an edge_index are tested in test_ops_v2.py); kernel = heads / K / stacks.
+    **{op: (lambda op: lambda b, x, v: [
+        b.add_node(op, [v], c_out=6, bias=1, kernel=2 if op in ("gat_conv", "cheb_conv", "arma_conv") else 0),
+        b.add_node(op, [v], c_out=2, bias=0, kernel=1 if op in ("gat_conv", "cheb_conv", "arma_conv") else 0)])(op)
+       for op in ("gcn_conv", "gat_conv", "gin_conv", "cheb_conv", "sage_conv", "arma_conv", "graph_conv")},
+    "leaky_relu": _act("leaky_relu"),
+    "blend": lambda b, x, v: [b.add_node("blend", [b.act(x, "sigmoid"), x, b.relu(x)]), b.add_node("blend", [v, v, v])],
+    "state": lambda b, x, v: [b.add_node("state", [v], c_out=3, groups=1), b.add_node("state", [x], c_out=2)],
+    "carry": lambda b, x, v: [b.add_node("carry", [v, b.linear(v, 3)]), b.add_node("carry", [x])],
+    "lif": lambda b, x, v: [b.add_node("lif", [x], kernel=1000, dilation=750),
+                            b.add_node("lif", [v], kernel=500, dilation=1000)],
+    "channel_avg_pool": lambda b, x, v: [b.add_node("channel_avg_pool", [x], kernel=2),
+                                         b.add_node("channel_avg_pool", [v], kernel=4)],
 }
 
 
@@ -225,8 +239,8 @@ def test_output_must_be_a_logits_vector():
 
 def test_unknown_op():
     g = graph_with("relu")
-    g.nodes["op"][g.ops.index("relu")] = "leaky_relu"
-    with pytest.raises(UnknownOpError, match="unknown op 'leaky_relu'"):
+    g.nodes["op"][g.ops.index("relu")] = "no_such_op"
+    with pytest.raises(UnknownOpError, match="unknown op 'no_such_op'"):
         to_module(g)
 
 
