@@ -115,3 +115,36 @@ def test_source_spec_parsing():
 def test_unknown_space_lists_valid_names(home):
     with pytest.raises(ArchbenchError, match="unknown search space 'nb999'; expected one of: .*nb201"):
         build("nb999", home=home, sources=[], progress=False)
+
+
+def test_killed_build_process_leaves_previous_tables_and_resumes(home):
+    """SIGKILL a real `archbench build` mid-way: the old tables stay readable; a re-run resumes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    build("nb201", home=home, sources=[], workers=1, limit=50, progress=False)
+    before = query("SELECT arch_id, canonical_hash FROM archs ORDER BY arch_id", home=home)
+    cmd = [sys.executable, "-m", "archbench", "build", "nb201", "--home", str(home), "--limit", "3000",
+           "--workers", "1", "--quiet", "--source", "analognas"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    staging = home / "staging"
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:  # wait until at least one chunk is staged, then kill
+            if any(p.name.startswith("archs-") for p in staging.rglob("*.parquet")):
+                break
+            assert proc.poll() is None, "the build finished before it could be killed; give it more work"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    pd.testing.assert_frame_equal(query("SELECT arch_id, canonical_hash FROM archs ORDER BY arch_id", home=home), before)
+
+    result = build("nb201", home=home, limit=3000, workers=1, sources=["analognas"], progress=False)
+    assert result.chunks_resumed >= 1 and result.archs == 3000
+    counts = query("SELECT (SELECT count(*) FROM archs) AS a, (SELECT count(DISTINCT arch_id) FROM metrics) AS m",
+                   home=home)
+    assert (counts["a"][0], counts["m"][0]) == (3000, 3000)
