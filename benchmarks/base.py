@@ -34,6 +34,8 @@ READERS: Registry[type["BenchmarkReader"]] = Registry("benchmark reader")
 
 #: Units used by the readers (one place, so the same quantity always has the same unit string).
 PERCENT, MILLISECONDS, MILLIJOULES, MILLISECONDS_SQUARED, DIMENSIONLESS = "%", "ms", "mJ", "ms^2", "1"
+#: Zero-cost proxy scores ("zc_<proxy>") and compute times ("zc_<proxy>_time", "train_time", ...).
+SCORE, SECONDS = "score", "s"
 
 _STRING_COLUMNS = ("space", "arch", "source", "dataset", "metric", "unit")
 

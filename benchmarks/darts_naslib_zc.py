@@ -27,13 +27,12 @@ import pandas as pd
 from archbench.errors import DataFormatError, EncodingError
 from archbench.graphs.spaces.darts import format_arch, parse_arch
 
-from .base import PERCENT, READERS, BenchmarkReader, concat_rows, metric_rows
+from .base import PERCENT, READERS, SCORE, SECONDS, BenchmarkReader, concat_rows, metric_rows
 
 #: Zero-cost proxies of NAS-Bench-Suite-Zero, as NASLib spells them (metric ``zc_<name>``).
 NASLIB_PROXIES: tuple[str, ...] = ("epe_nas", "fisher", "flops", "grad_norm", "grasp", "jacov", "l2_norm", "nwot",
                                    "params", "plain", "snip", "synflow", "zen")
 #: Units of the proxy metrics.
-SCORE, SECONDS = "score", "s"
 #: NAS-Bench-301 trains every architecture for 100 epochs; NASLib's val_accuracy is at that fidelity.
 NB301_EPOCHS = 100.0
 _DATASET = "cifar10"

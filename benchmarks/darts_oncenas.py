@@ -33,11 +33,10 @@ import pandas as pd
 from archbench.errors import DataFormatError, EncodingError
 from archbench.graphs.spaces.darts import format_arch, parse_arch
 
-from .base import DIMENSIONLESS, MILLISECONDS, PERCENT, READERS, BenchmarkReader, concat_rows, metric_rows
+from .base import DIMENSIONLESS, MILLISECONDS, PERCENT, READERS, SECONDS, BenchmarkReader, concat_rows, metric_rows
 from .tables import load_table, numeric_column
 from .unpickle import restricted_load
 
-SECONDS = "s"
 DEVICE = "oncenas_gpu"
 _DATASET = "cifar10"
 _ARCH = "architecture"

@@ -19,7 +19,8 @@ import pandas as pd
 from archbench.errors import DataFormatError, EncodingError
 
 from .base import READERS, BenchmarkReader, concat_rows, metric_rows
-from .darts_naslib_zc import NASLIB_PROXIES, SCORE
+from .base import SCORE
+from .darts_naslib_zc import NASLIB_PROXIES
 
 
 def read_nasflat_zc(path: Path, source: str) -> pd.DataFrame:

@@ -43,7 +43,8 @@ from archbench.graphs.spaces.transnas101 import (
 )
 
 from .base import DIMENSIONLESS, PERCENT, READERS, BenchmarkReader, concat_rows, metric_rows
-from .darts_naslib_zc import NASLIB_PROXIES, SCORE, SECONDS
+from .base import SCORE, SECONDS
+from .darts_naslib_zc import NASLIB_PROXIES
 
 #: Task -> (metric TransNAS-Bench-101 reports and NASLib stores as ``val_accuracy``, its unit).
 TASK_METRICS: dict[str, tuple[str, str]] = {
