@@ -307,7 +307,8 @@ class OpSpec:
     Attributes:
         name: the op's name in graphs, tables and errors.
         index: stable integer id (append-only; used for one-hot features).
-        category: io, conv, linear, norm, activation, elementwise, pool, structural.
+        category: io, conv, linear, norm, activation, elementwise, pool, structural; v2 adds
+            graph (graph convolutions), recurrent (state, carry) and neuron (spiking neurons).
         min_inputs, max_inputs: arity (``max_inputs=None`` means variadic).
         commutative: input order does not matter (add, mul).
         zero_preserving: an all-zero input gives an all-zero output (used by the canonical hash).

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 import numpy as np
 import torch
 
-from archbench.errors import DataFormatError
+from archbench.errors import DataFormatError, UnknownOpError
 
-from .ops import NUM_OPS, OP_NAMES, OPS, get_op
+from .ops import NUM_OPS, OP_NAMES, OPS, VOCAB_VERSION, get_op
 
 if TYPE_CHECKING:
     from torch_geometric.data import Batch, Data
@@ -53,7 +53,18 @@ FEATURE_COLUMNS: tuple[str, ...] = (
 
 
 def op_indices(ops: Sequence[str] | np.ndarray) -> np.ndarray:
-    """Vocabulary index of every op name, int64 ``(N,)``; an unknown name raises :class:`UnknownOpError`."""
+    """Vocabulary index of every op name, int64 ``(N,)``; an unknown name raises :class:`UnknownOpError`.
+
+    An integer array is taken as vocabulary indices already (checked, returned as int64): tables
+    of millions of nodes keep ops as integers, and sorting that many strings takes seconds.
+    """
+    if isinstance(ops, np.ndarray) and ops.dtype.kind in "iu":
+        idx = ops.astype(np.int64, copy=False).reshape(-1)
+        bad = (idx < 0) | (idx >= NUM_OPS)
+        if bad.any():
+            raise UnknownOpError(f"op index {int(idx[bad][0])} is outside the vocabulary v{VOCAB_VERSION} "
+                                 f"(expected 0..{NUM_OPS - 1}: {', '.join(OP_NAMES)})")
+        return idx
     names = np.asarray(ops, dtype=object)
     if names.size == 0:
         return np.zeros(0, dtype=np.int64)

@@ -7,10 +7,12 @@ fixture ``shared_data`` comes from ``tests/conftest.py``.
 """
 from __future__ import annotations
 
+import base64
 import json
 import itertools
 import math
 import pickle
+import struct
 import sys
 import types
 from pathlib import Path
@@ -342,6 +344,166 @@ def write_spikenas(folder: Path) -> Path:
     return path
 
 
+# ---- NAS-Bench-101 readers ---------------------------------------------------------------------------
+
+#: Two NB101 cells (official-representative form) used by the NB101 fixtures.
+NB101_CELLS = ("adj=0110/0001/0001/0000;ops=input,conv3x3-bn-relu,maxpool3x3,output",
+               "adj=011/001/000;ops=input,conv1x1-bn-relu,output")
+
+
+def _pb_varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out.append(low | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def pb_field(number: int, value) -> bytes:
+    """One protobuf field: float -> fixed64 double, int -> varint, bytes/str -> length-delimited."""
+    if isinstance(value, float):
+        return _pb_varint(number << 3 | 1) + struct.pack("<d", value)
+    if isinstance(value, int):
+        return _pb_varint(number << 3) + _pb_varint(value)
+    data = value.encode() if isinstance(value, str) else value
+    return _pb_varint(number << 3 | 2) + _pb_varint(len(data)) + data
+
+
+def nb101_metrics(evals: list[dict], params: int, gpu: str | None = None, extra_eval: dict | None = None) -> bytes:
+    """A ModelMetrics(-Energy) protobuf: ``evals`` map field numbers to values (see EVAL_FIELDS)."""
+    out = b"".join(pb_field(1, b"".join(pb_field(k, v) for k, v in e.items())) for e in evals)
+    out += pb_field(2, params) + pb_field(3, 123.0)
+    if gpu is not None:
+        device = pb_field(3, pb_field(1, gpu))
+        out += pb_field(9, pb_field(1, pb_field(1, pb_field(1, 250.0)) + device) + pb_field(2, pb_field(3, pb_field(1, "cpu:0"))))
+    return out
+
+
+def nb101_record(cell: str, epochs: int, metrics: bytes, module_hash: str | None = None) -> bytes:
+    """The JSON list of one NB101 TFRecord record (hash computed from the cell unless given)."""
+    from archbench.graphs.spaces.nb101 import cell_hash, parse_cell
+
+    matrix, ops = parse_cell(cell)
+    return json.dumps([module_hash or cell_hash((matrix, ops)), epochs, "".join(str(v) for row in matrix for v in row),
+                       ",".join(ops), base64.encodebytes(metrics).decode()]).encode()
+
+
+def _crc32c_bitwise(data: bytes) -> int:
+    # An independent (slow, bit-by-bit) CRC-32C, so the fixture does not trust the reader's CRC code.
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+def tfrecord_bytes(records: list[bytes]) -> bytes:
+    """TFRecord framing: length, masked CRC of length, data, masked CRC of data."""
+    def masked(data: bytes) -> bytes:
+        c = _crc32c_bitwise(data)
+        return struct.pack("<I", (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF)
+
+    out = b""
+    for data in records:
+        header = struct.pack("<Q", len(data))
+        out += header + masked(header) + data + masked(data)
+    return out
+
+
+def _nb101_evals(epochs: int, energy: bool, test: bool = True) -> list[dict]:
+    evals = []
+    for epoch in (0.0, epochs / 2, float(epochs)):
+        e = {1: epoch, 2: 10.0 * epoch, 3: 0.5 + epoch / 1000, 4: 0.4 + epoch / 1000}
+        if test:
+            e[5] = 0.45
+        if energy:
+            e.update({6: 0.001 * (1 + epoch), 7: 0.1 * (1 + epoch), 9: "2022-05-29 06:03:58"})
+        else:
+            e[6] = "/ckpt/model.ckpt-0"   # official layout: field 6 is the checkpoint path
+        evals.append(e)
+    return evals
+
+
+def write_nb101_official(folder: Path) -> Path:
+    path = folder / "nasbench_only108.tfrecord"
+    a, b = NB101_CELLS
+    path.write_bytes(tfrecord_bytes([
+        nb101_record(a, 108, nb101_metrics(_nb101_evals(108, energy=False), 8555530)),
+        nb101_record(a, 108, nb101_metrics(_nb101_evals(108, energy=False), 8555530)),
+        nb101_record(b, 108, nb101_metrics(_nb101_evals(108, energy=False, test=False), 1000)),  # no test accuracy
+    ]))
+    return path
+
+
+def write_nb101_ecnas(folder: Path, name: str = "energy_4V9E.tfrecord", repeats: int = 2,
+                      gpu: str = "NVIDIA Quadro RTX 6000") -> Path:
+    path = folder / name
+    path.write_bytes(tfrecord_bytes([nb101_record(NB101_CELLS[0], 4, nb101_metrics(_nb101_evals(4, energy=True), 77, gpu))
+                                     for _ in range(repeats)]))
+    return path
+
+
+def write_nb101_ecnas_hw(folder: Path) -> Path:
+    root = folder / "hardware"
+    root.mkdir()
+    write_nb101_ecnas(root, "energy_4V9E_rtx3090.tfrecord", 1, "NVIDIA GeForce RTX 3090")
+    write_nb101_ecnas(root, "energy_4V9E_titanxp.tfrecord", 1, "TITAN Xp")
+    return root
+
+
+def nb101_1k_data() -> dict:
+    # Cell 0 padded to 7x7 (code -3) as in the file; nasbench-vis op codes: -1 in, -2 out, 0/1/2 ops.
+    pad = [[0.0] * 7 for _ in range(7)]
+    for i, j in ((0, 1), (0, 2), (1, 3), (2, 3)):
+        pad[i][j] = 1.0
+    small = [[0.0, 1.0, 1.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
+    from archbench.graphs.spaces.nb101 import cell_hash
+
+    data = {"key": [cell_hash(c) for c in NB101_CELLS], "adjacency": [pad, small],
+            "operations": [[-1, 0, 2, -2, -3, -3, -3], [-1, 1, -2]], "final_training_time": [1500.5, 900.0],
+            "trainable_parameters": [8555530, 1000], "embedding": [[0.0, 1.0], [2.0, 3.0]]}
+    for e in (4, 12, 36, 108):
+        data[f"{e}_final_validation_accuracy"] = [0.5 + e / 1000, 0.25]
+    return data
+
+
+def write_nb101_1k(folder: Path) -> Path:
+    path = folder / "nasbench101_1k_graphs.json"
+    path.write_text(json.dumps(nb101_1k_data()))
+    return path
+
+
+def write_nb101_naslib_zc(folder: Path) -> Path:
+    # NASLib codes: 0 in, 1 out, 2 maxpool, 3 conv1x1, 4 conv3x3; 7x7 unpruned specs, row-major + 7 codes.
+    first = [0] * 49
+    for i, j in ((0, 1), (0, 2), (1, 6), (2, 6), (3, 4)):   # vertices 3-5 are off every path: pruned
+        first[i * 7 + j] = 1
+    second = [0] * 49
+    for i, j in ((0, 2), (0, 1), (2, 6), (1, 6)):           # the same cell, interior vertices swapped
+        second[i * 7 + j] = 1
+    keys = (str(tuple(first + [0, 4, 2, 3, 3, 3, 1])), str(tuple(second + [0, 2, 4, 3, 3, 3, 1])))
+    data = {keys[0]: {"val_accuracy": 91.5, "synflow": 30.5, "snip": {"score": 55.0, "time": 0.25}},
+            keys[1]: {"val_accuracy": 90.5, "synflow": 30.75, "snip": {"score": 57.0, "time": 0.5}}}
+    path = folder / "naslib_zc_nasbench101.json"
+    path.write_text(json.dumps({"nasbench101": {"cifar10": data}}))
+    return path
+
+
+def write_nb101_surrogate(folder: Path) -> Path:
+    # Codes: 0 pad, 1 in, 2 conv1x1, 3 conv3x3, 4 maxpool, 5 out.
+    adj = torch.zeros(2, 7, 7, dtype=torch.int64)
+    for i, j in ((0, 1), (0, 2), (1, 3), (2, 3)):
+        adj[0, i, j] = 1
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        adj[1, i, j] = 1
+    ops = torch.tensor([[1, 3, 4, 5, 0, 0, 0], [1, 2, 5, 0, 0, 0, 0]])
+    path = folder / "surrogate_7v_energy.pt"
+    torch.save((adj, ops, torch.tensor([0.0184, 0.0102]), torch.tensor([8555530, 1000])), path)
+    return path
+
+
 @pytest.fixture
 def synthetic(tmp_path, monkeypatch):
     """``synthetic(name) -> path`` of a small valid input for reader ``name`` (each call in a fresh folder).
@@ -368,6 +530,14 @@ def synthetic(tmp_path, monkeypatch):
         "nasbench_graph": write_nasbench_graph,
         "nasbench_nlp": write_nasbench_nlp,
         "spikenas": write_spikenas,
+        "nb101_tfrecord": write_nb101_official,
+        "nb101_ecnas_4v": write_nb101_ecnas,
+        "nb101_ecnas_5v": lambda folder: write_nb101_ecnas(folder, "energy_5V9E.tfrecord", 1),
+        "nb101_ecnas_4v_estimate": lambda folder: write_nb101_ecnas(folder, "energy_4V9E_estimate.tfrecord", 1),
+        "nb101_ecnas_hw": write_nb101_ecnas_hw,
+        "nb101_1k": write_nb101_1k,
+        "nb101_naslib_zc": write_nb101_naslib_zc,
+        "nb101_ecnas_surrogate7v": write_nb101_surrogate,
     }
 
     def make(name: str) -> Path:
@@ -404,6 +574,14 @@ EXPECTED_ROWS = {
                                                    # 2nd log's 2nd-epoch losses are NaN (3 rows dropped)
     # scalars: 3 params + 3 test acc + 1 top-5 + 3 times; firing rates: 4 + 16 + 16; curves: 4 x (3+3+2) + 2 x 2
     "spikenas": (3 + 3 + 1 + 3) + (4 + 16 + 16) + (4 * 8 + 2 * 2),
+    "nb101_tfrecord": 2 * 4 + 3 + 2,          # cell A: 2 runs x 4 metrics; cell B: no test accuracy; 2 params
+    "nb101_ecnas_4v": 2 * 6 + 1,              # 2 runs x (3 accuracies, time, energy, co2eq) + params
+    "nb101_ecnas_5v": 6 + 1,
+    "nb101_ecnas_4v_estimate": 6 + 1,
+    "nb101_ecnas_hw": 2 * 6 + 1,              # 2 GPU files x 6 metrics; params once
+    "nb101_1k": 2 * (4 + 1 + 1),              # 2 cells x (4 accuracies, time, params)
+    "nb101_naslib_zc": 2 * (1 + 1 + 2),       # 2 keys x (accuracy, synflow, snip + time)
+    "nb101_ecnas_surrogate7v": 2 * 2,         # 2 cells x (energy, params)
 }
 
 
@@ -415,4 +593,7 @@ def kit(monkeypatch):
         INDICES=INDICES, STRINGS=STRINGS, EXPECTED_ROWS=EXPECTED_ROWS,
         analognas_pickle=lambda entries: analognas_pickle_bytes(entries, monkeypatch),
         analognas_fields=analognas_fields, hw360_frame=hw360_frame,
+        nb101=types.SimpleNamespace(CELLS=NB101_CELLS, metrics=nb101_metrics, record=nb101_record,
+                                    tfrecord_bytes=tfrecord_bytes, evals=_nb101_evals, one_k_data=nb101_1k_data,
+                                    write_ecnas=write_nb101_ecnas),
     )
