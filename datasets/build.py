@@ -22,7 +22,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Hashable, Sequence
+from typing import Callable, Hashable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -329,3 +329,120 @@ def build(space: str, *, home: str | os.PathLike | None = None, config: str | No
                       "graphs": t_graphs - t_list, "commit": t_end - t_metrics, "total": t_end - t0}
     return result
 
+
+# ---- every space at once -----------------------------------------------------------------------------
+
+@dataclass
+class BuildAllResult:
+    """What ``build_all`` did: one :class:`BuildResult` per built space, a reason per skipped or failed one."""
+
+    home: Path
+    built: dict[str, BuildResult] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def is_enumerable(space: SearchSpace) -> bool:
+    """Whether ``space.enumerate()`` lists the space (the base class raises NotImplementedError)."""
+    try:
+        next(iter(space.enumerate()), None)
+    except NotImplementedError:
+        return False
+    return True
+
+
+def available_sources(space: str, data_dir: str | os.PathLike | None) -> tuple[list[SourceSpec], dict[str, str]]:
+    """The label sources of ``space`` whose data is present, and for each other one what it needs.
+
+    Package sources count when their package data is installed; file sources when their file
+    is under ``data_dir`` (the places :func:`default_sources` looks). A missing file source maps
+    to its expected path relative to a data dir, a missing package source to the reader's error.
+    """
+    from archbench.benchmarks import list_readers
+
+    present: list[SourceSpec] = []
+    missing: dict[str, str] = {}
+    for name in list_readers():
+        reader = _reader(name)
+        if reader.space != space:
+            continue
+        if reader.default_relpath is not None and (data_dir is None or not (Path(data_dir) / reader.default_relpath).exists()):
+            missing[name] = reader.default_relpath
+            continue
+        try:
+            path = reader.locate(data_dir=data_dir)
+        except DataFormatError as err:
+            missing[name] = str(err)
+            continue
+        present.append(SourceSpec(name, None if reader.default_relpath is None else str(path)))
+    return present, missing
+
+
+def space_line(name: str, result: BuildResult | None = None, skipped: str | None = None, failed: str | None = None) -> str:
+    """One line about one space of a ``build_all`` (what the CLI prints as each space finishes)."""
+    if result is None:
+        return f"{name:18s} {'skipped' if failed is None else 'FAILED'}: {failed if failed is not None else skipped}"
+    labels = ", ".join(f"{source} {rows:,} rows" for source, rows in result.metrics_rows.items()) or "none"
+    line = (f"{name:18s} built {result.archs:,} archs ({result.config}) in {result.seconds['total']:.1f} s: "
+            f"{result.nodes:,} nodes, {result.edges:,} edges; labels: {labels}")
+    if result.skipped_sources:
+        line += f"; sources not found: {', '.join(result.skipped_sources)}"
+    return line
+
+
+def build_all(*, home: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None,
+              spaces: Sequence[str] | None = None, limit: int | None = None, seed: int = 0,
+              workers: int | None = None, chunk_size: int = 500, progress: bool = True,
+              report: Callable[[str], None] | None = None) -> BuildAllResult:
+    """Build every registered space that has something to build into one data home, one after another.
+
+    A space is built when it can be enumerated, or when at least one of its label sources is
+    present (package data, or files under ``data_dir``); it is built from its default config
+    with every present source. Other spaces are skipped with the reason. A space whose build
+    raises an :class:`ArchbenchError` (e.g. a malformed source file) is recorded as failed and
+    the next space is built; its previous tables stay as they were.
+
+    Args:
+        home: data home (default: ``$ARCHBENCH_HOME`` or the user cache dir).
+        data_dir: a folder laid out like the benchmarks' releases (e.g. ``../shared/data``).
+        spaces: names of the spaces to consider (default: every registered space).
+        limit, seed: build a seeded sample of ``limit`` architectures per space instead of all.
+        workers, chunk_size, progress: as for :func:`build`.
+        report: called with one line per space (see :func:`space_line`) as soon as it is done.
+
+    Returns:
+        A :class:`BuildAllResult`; the cross-space summary is
+        :func:`archbench.datasets.catalog.compare_spaces` on the home.
+    """
+    from archbench.graphs.spaces import list_spaces
+
+    t0 = time.perf_counter()
+    names = list(spaces) if spaces is not None else list_spaces()
+    out = BuildAllResult(Store(home).home)
+    for name in names:
+        sp = get_space(name)  # an unknown name raises with the valid ones, before any work
+        present, missing = available_sources(sp.name, data_dir)
+        line = None
+        if not present and not is_enumerable(sp):
+            where = f"under {data_dir}" if data_dir is not None else "(no --data-dir given)"
+            reason = (f"cannot be enumerated and none of its label sources was found {where}: "
+                      + ", ".join(f"{k} ({v})" for k, v in missing.items()) if missing else
+                      "cannot be enumerated and no benchmark reader gives its labels")
+            out.skipped[name] = reason
+            line = space_line(name, skipped=reason)
+        else:
+            try:
+                result = build(name, home=out.home, sources=present, limit=limit, seed=seed, workers=workers,
+                               chunk_size=chunk_size, progress=progress)
+            except ArchbenchError as err:
+                out.failed[name] = f"{type(err).__name__}: {err}"
+                line = space_line(name, failed=out.failed[name])
+            else:
+                result.skipped_sources.update(missing)
+                out.built[name] = result
+                line = space_line(name, result)
+        if report is not None:
+            report(line)
+    out.seconds = time.perf_counter() - t0
+    return out

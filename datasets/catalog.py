@@ -204,3 +204,81 @@ def write_result(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     else:
         raise ArchbenchError(f"cannot write {path}: expected a .csv or .parquet file name, found suffix {suffix!r}")
     return path
+
+
+def label_values(con: duckdb.DuckDBPyConnection, space: str, metric: str, *, dataset: str | None = None,
+                 source: str | None = None, fidelity: float | None = None, device: str | None = None) -> pd.DataFrame:
+    """One value per architecture and label set (source, dataset, fidelity, device) of ``metric``.
+
+    Filters left as None match anything; per-seed rows are averaged. Columns: ``arch_id``,
+    ``source``, ``dataset``, ``fidelity``, ``device``, ``value``. Used by the search oracle.
+    """
+    return con.execute(
+        """
+        SELECT arch_id, source, dataset, fidelity, device, avg(value) AS value
+        FROM metrics
+        WHERE space = ? AND metric = ?
+          AND (CAST(? AS VARCHAR) IS NULL OR dataset = ?)
+          AND (CAST(? AS VARCHAR) IS NULL OR source = ?)
+          AND (CAST(? AS DOUBLE) IS NULL OR abs(fidelity - ?) < 1e-9)
+          AND (CAST(? AS VARCHAR) IS NULL OR device = ?)
+        GROUP BY arch_id, source, dataset, fidelity, device
+        ORDER BY arch_id
+        """, [space, metric, dataset, dataset, source, source, fidelity, fidelity, device, device]).df()
+
+
+def arch_totals(con: duckdb.DuckDBPyConnection, space: str) -> pd.DataFrame:
+    """``arch_id``, ``encoding``, ``params`` and ``flops`` of every architecture of ``space``."""
+    return con.execute("SELECT arch_id, encoding, params, flops FROM archs WHERE space = ? ORDER BY arch_id",
+                       [space]).df()
+
+
+#: Label of the row of :func:`compare_spaces` that covers every built architecture of a space.
+ALL_TASKS = "(all)"
+
+
+def compare_spaces(con: duckdb.DuckDBPyConnection, test_metric: str = "test_accuracy",
+                   valid_metric: str = "valid_accuracy") -> pd.DataFrame:
+    """Spaces side by side: per space and task, architectures, params and FLOPs ranges, best accuracy.
+
+    One row per space with task ``"(all)"`` (every built architecture), then one per task
+    (metrics ``dataset``) with the architectures that have any label for it. An architecture's
+    accuracy on a task is the mean over seeds and sources at its highest fidelity (null fidelity,
+    e.g. a surrogate's final value, counts as highest); ``best_*`` is the maximum over the
+    space's architectures. Params and FLOPs are those of the network config the space was built
+    with (``config``).
+
+    Args:
+        con: a connection from :func:`connect`.
+        test_metric, valid_metric: metric names of the two accuracy columns.
+    """
+    return con.execute(
+        """
+        WITH per_task AS (
+            SELECT DISTINCT space, dataset AS task, arch_id FROM metrics
+            UNION ALL
+            SELECT space, ? AS task, arch_id FROM archs
+        ),
+        accuracy AS (
+            SELECT space, dataset, arch_id, metric, avg(value) AS value
+            FROM metrics WHERE metric IN (?, ?)
+            GROUP BY space, dataset, arch_id, metric, fidelity
+            QUALIFY row_number() OVER (PARTITION BY space, dataset, arch_id, metric
+                                       ORDER BY fidelity DESC NULLS FIRST) = 1
+        ),
+        best AS (
+            SELECT space, dataset AS task, max(value) FILTER (WHERE metric = ?) AS best_test_accuracy,
+                   max(value) FILTER (WHERE metric = ?) AS best_valid_accuracy
+            FROM accuracy GROUP BY space, dataset
+        )
+        SELECT t.space, t.task, any_value(a.config) AS config, count(*) AS archs,
+               min(a.params) AS min_params, max(a.params) AS max_params,
+               min(a.flops) AS min_flops, max(a.flops) AS max_flops,
+               any_value(b.best_test_accuracy) AS best_test_accuracy,
+               any_value(b.best_valid_accuracy) AS best_valid_accuracy
+        FROM per_task t
+        JOIN archs a ON a.arch_id = t.arch_id
+        LEFT JOIN best b ON b.space = t.space AND b.task = t.task
+        GROUP BY t.space, t.task
+        ORDER BY t.space, t.task <> ?, t.task
+        """, [ALL_TASKS, test_metric, valid_metric, test_metric, valid_metric, ALL_TASKS]).df()

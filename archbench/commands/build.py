@@ -13,7 +13,8 @@ def add_parser(sub, home: argparse.ArgumentParser) -> None:
     p = sub.add_parser(NAME, parents=[home], help=HELP,
                        description="Build every architecture of SPACE (or a sample, or those its label sources "
                                    "name) as a computation graph, read its label sources, and commit the tables "
-                                   "atomically (a killed build resumes).")
+                                   "atomically (a killed build resumes). With 'all', build every space that can be "
+                                   "enumerated or has a label source, one after another, and compare them.")
     p.add_argument("space", help="search space name (see `archbench spaces`), or 'all'")
     p.add_argument("--config", help="network configuration, e.g. cifar10 (default: the space's first)")
     p.add_argument("--source", action="append", metavar="NAME[=PATH]",
@@ -31,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from archbench.datasets.build import build
     from archbench.datasets.catalog import connect, metrics_summary, space_summary
 
+    if args.space == "all":
+        return run_all(args)
     result = build(args.space, home=args.home, config=args.config, sources=args.source, data_dir=args.data_dir,
                    limit=args.limit, seed=args.seed, workers=args.workers, progress=not args.quiet)
     s = result.seconds
@@ -47,3 +50,23 @@ def run(args: argparse.Namespace) -> int:
         print_frame(metrics_summary(con, result.space))
     print('\nnext: archbench query "SELECT * FROM archs LIMIT 5"')
     return 0
+
+
+def run_all(args: argparse.Namespace) -> int:
+    """`archbench build all`: every space with something to build, then a cross-space summary."""
+    from archbench.datasets.build import build_all
+    from archbench.datasets.catalog import compare_spaces, connect
+    from archbench.errors import ArchbenchError
+
+    if args.config or args.source:
+        raise ArchbenchError("--config and --source name one space's config and sources; build all uses each "
+                             "space's default config and every source found (give --data-dir for file sources)")
+    result = build_all(home=args.home, data_dir=args.data_dir, limit=args.limit, seed=args.seed,
+                       workers=args.workers, progress=not args.quiet, report=print)
+    print(f"\nbuilt {len(result.built)} space(s), skipped {len(result.skipped)}, failed {len(result.failed)} "
+          f"in {result.seconds:.1f} s into {result.home}")
+    if result.built:
+        with connect(result.home) as con:
+            print("\nspaces compared (task '(all)': every built architecture):")
+            print_frame(compare_spaces(con))
+    return 1 if result.failed else 0
