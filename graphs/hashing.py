@@ -40,8 +40,13 @@ Rules (``v(i)`` is the value of node ``i``):
    ``norm`` -> bias (affine); ``graph`` -> kernel, bias; ``neuron`` -> kernel, dilation;
    ``recurrent`` -> groups (see :mod:`archbench.graphs.ops`); none for the rest (``c_out`` is part of the output shape). Input
    shapes, params and FLOPs follow from these and are not hashed separately.
-7. The graph hash is ``H(HASH_VERSION, input shape, num_classes, v(output))``. The search-space
+7. The graph hash is ``H(HASH_VERSION, input shape, num_classes, v(output), rule-8 pairs)``. The search-space
    name, encoding and config are *not* included: the same network from two spaces hashes equal.
+8. Weight sharing counts. Values alone cannot tell one conv whose output feeds two consumers
+   from two separately weighted convs of the same input (both have the value ``conv(x)``), yet
+   the second network has twice the parameters. So for every value that more than one *live*
+   node with parameters computes (live: feeds the output through non-zero values), the pair
+   ``(value, count)`` enters the graph hash.
 
 Speed: a chain of single-input ops is not hashed at every node. A unary node's value is a
 16-byte digest of its (op, attributes, shape) followed by its input's value; a chain longer than
@@ -66,7 +71,7 @@ if TYPE_CHECKING:
     from .cg import ComputationGraph
 
 #: Version of the rules above; part of every graph hash, bumped when a rule changes.
-HASH_VERSION = 1
+HASH_VERSION = 2  # v2: rule 8 (separately weighted copies of a computation count)
 
 _DIGEST_SIZE = 16
 #: A chain of unary values longer than this (bytes) is sealed into one digest.
@@ -167,8 +172,8 @@ def _merge_zero_runs(operands: list[bytes], zeros: set[bytes], record: dict | No
     return merged
 
 
-def _values(graph: "ComputationGraph", record: dict | None = None) -> bytes:
-    """The canonical value of the graph's output node (see the module docstring).
+def _values(graph: "ComputationGraph", record: dict | None = None) -> tuple[bytes, list[tuple[bytes, int]]]:
+    """The canonical value of the graph's output node and the rule-8 pairs (see the module docstring).
 
     ``record``, if given, receives ``value -> (label, operand values)`` for every value made.
     """
@@ -251,15 +256,42 @@ def _values(graph: "ComputationGraph", record: dict | None = None) -> bytes:
             record[w] = (label, tuple(operands))
     if n_outputs != 1:
         graph.output_node()  # raises: a graph needs exactly one output node
-    return out_value
+    return out_value, _separate_weights(graph, vals, zeros, preds)
 
 
-def _graph_digest(graph: "ComputationGraph", out_value: bytes) -> bytes:
+def _separate_weights(graph: "ComputationGraph", vals: list[bytes], zeros: set[bytes],
+                      preds: list[list[int]]) -> list[tuple[bytes, int]]:
+    """Values computed by more than one live node with parameters, with their counts (rule 8).
+
+    A node is live if it is the output or feeds a live node whose value is not zero; only live
+    nodes with parameters and a non-zero value count.
+    """
+    n = len(vals)
+    cols = graph.nodes
+    live = [False] * n
+    for i, op in enumerate(cols["op"]):
+        if op == "output":
+            live[i] = True
+    params = cols["params"]
+    order = range(n - 1, -1, -1) if all(map(lt, graph.src, graph.dst)) else reversed(graph.topological_order())
+    counts: dict[bytes, int] = {}
+    for i in order:
+        if not live[i] or vals[i] in zeros:
+            continue
+        for j in preds[i]:
+            live[j] = True
+        if params[i]:
+            counts[vals[i]] = counts.get(vals[i], 0) + 1
+    return sorted((v, k) for v, k in counts.items() if k > 1)
+
+
+def _graph_digest(graph: "ComputationGraph", out_value: bytes, shared: list[tuple[bytes, int]]) -> bytes:
     head = b"archbench-cg\0" + _ints((HASH_VERSION, *graph.input_shape, graph.num_classes))
-    return hashlib.blake2b(head + b"\0" + out_value, digest_size=_DIGEST_SIZE).digest()
+    tail = b"".join(b"\0sep" + _ints((k,)) + v for v, k in shared)
+    return hashlib.blake2b(head + b"\0" + out_value + tail, digest_size=_DIGEST_SIZE).digest()
 
 
-def _checked_values(graph: "ComputationGraph", record: dict | None = None) -> bytes:
+def _checked_values(graph: "ComputationGraph", record: dict | None = None) -> tuple[bytes, list[tuple[bytes, int]]]:
     try:
         return _values(graph, record)
     except (IndexError, KeyError, TypeError) as err:
@@ -277,7 +309,7 @@ def canonical_hash(graph: "ComputationGraph") -> str:
     Returns:
         The hex digest; equal for graphs that the rules in the module docstring make identical.
     """
-    return _graph_digest(graph, _checked_values(graph)).hex()
+    return _graph_digest(graph, *_checked_values(graph)).hex()
 
 
 def canonical_form(graph: "ComputationGraph") -> str:
@@ -288,7 +320,7 @@ def canonical_form(graph: "ComputationGraph") -> str:
     two listings shows where two graphs differ.
     """
     record: dict[bytes, tuple[str, tuple[bytes, ...]]] = {}
-    out_value = _checked_values(graph, record)
+    out_value, shared = _checked_values(graph, record)
     ids: dict[bytes, int] = {}
     lines = [f"graph input={'x'.join(map(str, graph.input_shape))} num_classes={graph.num_classes}"]
     # Iterative post-order walk (a deep chain would overflow recursion).
@@ -306,6 +338,7 @@ def canonical_form(graph: "ComputationGraph") -> str:
         args = ", ".join(f"%{ids[o]}" for o in operands)
         lines.append(f"%{ids[v]} = {label}" + (f" ({args})" if operands else ""))
     lines.append(f"output = %{ids[out_value]}")
+    lines.extend(f"separate weights: {k} nodes compute %{ids[v]}" for v, k in sorted(shared, key=lambda vk: ids[vk[0]]))
     return "\n".join(lines)
 
 

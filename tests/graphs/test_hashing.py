@@ -291,3 +291,17 @@ def test_malformed_graph_is_explained_by_validate():
     g.nodes["op"][-1] = "identity"
     with pytest.raises(GraphValidationError, match="exactly one output node, found 0"):
         canonical_hash(g)
+
+
+def test_shared_weights_differ_from_separate_weights():
+    # One conv feeding both operands of an add vs two separately weighted convs of the same input:
+    # the same expression, but the second network has twice the conv's parameters (rule 8).
+    shared = net(lambda b, x: (lambda y: b.add(b.relu(y), b.act(y, "tanh")))(b.conv(x, 8, kernel=3)))
+    separate = net(lambda b, x: b.add(b.relu(b.conv(x, 8, kernel=3)), b.act(b.conv(x, 8, kernel=3), "tanh")))
+    assert separate.params > shared.params
+    assert_different(shared, separate)
+    assert "separate weights: 2 nodes compute" in canonical_form(separate)
+    # Renumbering keeps it; a dead duplicate (feeding only a zero branch) does not count.
+    assert_same(separate, renumber(separate, seed=3))
+    dead_copy = net(lambda b, x: b.add(b.relu(b.conv(x, 8, kernel=3)), b.zero(b.conv(x, 8, kernel=3))))
+    assert_same(net(lambda b, x: b.relu(b.conv(x, 8, kernel=3))), dead_copy)
