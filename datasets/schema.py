@@ -12,6 +12,8 @@ Tables (schema version :data:`SCHEMA_VERSION`):
              scores add rows, never columns. ``fidelity`` is training epochs (null when it does
              not apply), ``device`` is null for device-independent metrics, ``seed`` is null for
              a mean over seeds.
+``results``  one row per evaluated predictor fit: protocol, predictor, task, training size, seed,
+             the ranking metrics of :func:`archbench.eval.metrics.rank_metrics` and timings.
 
 Every file carries its table name and schema version in the Parquet key-value metadata; a reader
 refuses a file written by a newer schema version with :class:`SchemaVersionError`.
@@ -85,7 +87,37 @@ METRICS = pa.schema([
     ("seed", pa.int64()),
 ])
 
-TABLES: dict[str, pa.Schema] = {"archs": ARCHS, "nodes": NODES, "edges": EDGES, "metrics": METRICS}
+RESULTS = pa.schema([
+    ("run_id", pa.string()),               # one evaluation run (one unit "results/<run_id>")
+    ("created_at", pa.float64()),          # Unix time of the run
+    ("protocol", pa.string()),             # sample_efficiency, cross_space, holdout, saved_model
+    ("predictor", pa.string()),            # label (a registered name, or a named variant)
+    ("predictor_name", pa.string()),       # the registered predictor
+    ("params", pa.string()),               # JSON of the predictor's parameters
+    ("space", pa.string()),                # the space predicted (the target space of a transfer)
+    ("train_spaces", pa.string()),         # comma-separated spaces trained on
+    ("task", pa.string()),                 # the target label, e.g. "nats_csv/cifar10/test_accuracy@200"
+    ("n_train", pa.int64()),               # labelled graphs of the predicted space used in training
+    ("n_test", pa.int64()),
+    ("k_shot", pa.int64()),                # cross_space: target labels used (0 = zero-shot); else null
+    ("seed", pa.int64()),
+    ("kendall_tau", pa.float64()),
+    ("spearman", pa.float64()),
+    ("pearson", pa.float64()),
+    ("mae", pa.float64()),
+    ("rmse", pa.float64()),
+    ("precision_at_k", pa.float64()),
+    ("top_overlap", pa.float64()),
+    ("ndcg_at_k", pa.float64()),
+    ("regret", pa.float64()),
+    ("k", pa.int64()),                     # cut-off of precision_at_k and ndcg_at_k
+    ("top_fraction", pa.float64()),        # share compared by top_overlap
+    ("fit_seconds", pa.float64()),
+    ("predict_seconds", pa.float64()),
+])
+
+TABLES: dict[str, pa.Schema] = {"archs": ARCHS, "nodes": NODES, "edges": EDGES, "metrics": METRICS,
+                                "results": RESULTS}
 
 #: Columns a benchmark reader returns: the metrics columns with the native encoding ``arch``
 #: in place of ``arch_id`` (the build maps encodings to ids through the search space).
