@@ -1,0 +1,17 @@
+"""fisher: Fisher-information channel saliency summed over the network.
+
+Theis, Korshunova, Tejani, Huszar, "Faster gaze prediction with dense networks and Fisher
+pruning", 2018; Turner et al., "BlockSwap", ICLR 2020; as a NAS proxy in Abdelfattah et al.,
+"Zero-Cost Proxies for Lightweight NAS", ICLR 2021. For every Conv2d/Linear output activation
+``a`` (N, C, ...) with loss gradient ``g``: ``0.5 * mean_n (sum_spatial a * g)^2`` per channel,
+summed over channels and layers.
+"""
+from __future__ import annotations
+
+from .base import register_proxy, sum_over_layers
+
+
+@register_proxy("fisher", needs=("act_grads",), data_dependent=True,
+                reference="Theis et al. 2018; Turner et al., BlockSwap, ICLR 2020; Abdelfattah et al., ICLR 2021")
+def fisher(ctx) -> float:
+    return sum_over_layers(list(ctx.data_pass().fisher_terms))

@@ -1,0 +1,60 @@
+"""Tests for archbench.predictors.zero_cost.passes: shared passes, timing attribution, NB201 networks."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from archbench.errors import ArchbenchError
+from archbench.graphs.cg import GraphBuilder
+from archbench.graphs.spaces import get_space
+from archbench.predictors.zero_cost import RandomSource, compute_proxies
+from archbench.predictors.zero_cost.passes import ProxyContext, resolve_dtype
+
+
+def tiny():
+    b = GraphBuilder("test", "tiny", (3, 6, 6), 4)
+    x = b.relu(b.batch_norm(b.conv(b.input(), 4, kernel=3)))
+    return b.output(b.linear(b.global_avg_pool(x), 4))
+
+
+def test_data_pass_runs_once_and_records_only_what_is_needed():
+    g = tiny()
+    mb = RandomSource().minibatch(4, 0, (3, 6, 6), 4)
+    ctx = ProxyContext(g, mb, frozenset({"weight_grads"}))
+    p = ctx.data_pass()
+    assert ctx.data_pass() is p and set(ctx.pass_seconds) == {"module", "data"}
+    assert p.weight_grads is not None and len(p.weight_grads) == len(p.weights) == 2
+    assert p.hessian_grads is None and p.jacobian is None and p.relu_kernel is None and p.fisher_terms is None
+
+
+def test_proxy_time_includes_the_shared_passes_it_used():
+    g = tiny()
+    r = compute_proxies(g, ["snip", "grad_norm", "params"], data=RandomSource(), batch_size=4)
+    # snip ran the shared pass, grad_norm reused it: both are charged its full time.
+    assert r["grad_norm"].seconds >= 0.5 * r["snip"].seconds
+    assert r["params"].seconds < r["snip"].seconds
+
+
+def test_dtype_option():
+    assert str(resolve_dtype("float64")) == "torch.float64"
+    with pytest.raises(ArchbenchError, match="dtype must be one of float32, float64, found 'float16'"):
+        resolve_dtype("float16")
+
+
+def test_graph_convolution_networks_are_refused_clearly():
+    b = GraphBuilder("test", "gnn", (3, 5, 1), 2)
+    x = b.add_node("gcn_conv", [b.input()], c_out=4)
+    g = b.output(b.linear(b.global_avg_pool(x), 2))
+    with pytest.raises(ArchbenchError, match="graph convolutions over an input graph"):
+        compute_proxies(g, ["snip"], data=RandomSource(), batch_size=2)
+
+
+def test_all_13_on_nb201_cells():
+    space = get_space("nb201")
+    for index in (7, 4242):
+        g = space.build_cg(space.index_to_arch(index))
+        r = compute_proxies(g, None, data=RandomSource(), batch_size=4)
+        assert len(r) == 13
+        assert all(math.isfinite(s.value) for s in r.values()), {k: s.reason for k, s in r.items() if s.reason}
+        assert r["params"].value == g.params
