@@ -6,6 +6,7 @@ Public API (imported lazily, so ``import archbench`` is cheap):
     archbench.list_spaces()
     archbench.connect(home=None)   read-only DuckDB connection with every table as a view
     archbench.build(space, ...)    build a space's tables into the data home
+    archbench.load_predictor(path) a saved predictor with predict(archs, space=...) and rank(...)
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ _LAZY = {
     "query": ("archbench.datasets.catalog", "query"),
     "build": ("archbench.datasets.build", "build"),
     "data_home": ("archbench.datasets.store", "data_home"),
+    "load_predictor": ("archbench.api", "load_predictor"),
 }
 
 
