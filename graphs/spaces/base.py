@@ -97,3 +97,29 @@ class SearchSpace(ABC):
 
 
 SPACES: Registry[type[SearchSpace]] = Registry("search space")
+
+
+class EdgeOpCellSpace(SearchSpace):
+    """A space whose architecture is a tuple with one op per cell edge (NAS-Bench-201, SpikeNAS).
+
+    Subclasses set :attr:`cell_ops` and :attr:`num_edges` and implement ``coerce``; sampling
+    draws each edge's op uniformly, mutation changes one edge to one of the other ops.
+    """
+
+    cell_ops: tuple[str, ...] = ()
+    num_edges: int = 0
+
+    def sample(self, rng: random.Random) -> tuple[str, ...]:
+        if not isinstance(rng, random.Random):
+            raise TypeError(f"sample needs a random.Random (e.g. random.Random(seed)), found {type(rng).__name__}")
+        return tuple(rng.choice(self.cell_ops) for _ in range(self.num_edges))
+
+    def mutate(self, arch: Hashable, rng: random.Random) -> tuple[str, ...]:
+        """Change the op of one uniformly chosen edge to one of the other ops."""
+        if not isinstance(rng, random.Random):
+            raise TypeError(f"mutate needs a random.Random (e.g. random.Random(seed)), found {type(rng).__name__}")
+        a = list(self.coerce(arch))
+        e = rng.randrange(self.num_edges)
+        a[e] = rng.choice([op for op in self.cell_ops if op != a[e]])
+        return tuple(a)
+

@@ -24,7 +24,7 @@ from archbench.errors import EncodingError
 
 from ..cg import NODE_FIELDS, ComputationGraph, GraphBuilder
 from ..ops import Shape
-from .base import SPACES, NetworkConfig, SearchSpace
+from .base import SPACES, EdgeOpCellSpace, NetworkConfig
 
 #: The official NB201 op list, in the benchmark's own order (used by its enumeration).
 NB201_OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -340,7 +340,7 @@ def build_network(arch: Arch | str, config: NetworkConfig) -> ComputationGraph:
 # ---- the search space ----------------------------------------------------------------------------
 
 @SPACES.register("nb201")
-class NB201Space(SearchSpace):
+class NB201Space(EdgeOpCellSpace):
     """NAS-Bench-201 / NATS-Bench topology space: 15,625 cells, official index order and classes.
 
     An architecture is a tuple of 6 op names in string order (:data:`EDGES`). ``coerce`` accepts
@@ -349,6 +349,8 @@ class NB201Space(SearchSpace):
 
     name = "nb201"
     configs = CONFIGS
+    cell_ops = NB201_OPS
+    num_edges = len(EDGES)
 
     def parse(self, text: str) -> Arch:
         return parse_arch_str(text)
@@ -364,20 +366,6 @@ class NB201Space(SearchSpace):
         if isinstance(arch, numbers.Integral):
             return index_to_arch(arch)
         return _as_arch(arch)
-
-    def sample(self, rng: random.Random) -> Arch:
-        if not isinstance(rng, random.Random):
-            raise TypeError(f"sample needs a random.Random (e.g. random.Random(seed)), found {type(rng).__name__}")
-        return tuple(rng.choice(NB201_OPS) for _ in EDGES)  # type: ignore[return-value]
-
-    def mutate(self, arch: Arch, rng: random.Random) -> Arch:
-        """Change the op of one uniformly chosen edge to one of the 4 other ops."""
-        if not isinstance(rng, random.Random):
-            raise TypeError(f"mutate needs a random.Random (e.g. random.Random(seed)), found {type(rng).__name__}")
-        a = list(self.coerce(arch))
-        e = rng.randrange(len(EDGES))
-        a[e] = rng.choice([op for op in NB201_OPS if op != a[e]])
-        return tuple(a)  # type: ignore[return-value]
 
     def enumerate(self) -> Iterator[Arch]:
         """All 15,625 architectures in official index order."""

@@ -23,14 +23,13 @@ dropout is not part of the graph. Parameters equal the benchmark's ``params`` ex
 from __future__ import annotations
 
 import numbers
-import random
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from archbench.errors import EncodingError
 
 from ..cg import ComputationGraph, GraphBuilder
-from .base import SPACES, NetworkConfig, SearchSpace
+from .base import SPACES, EdgeOpCellSpace, NetworkConfig
 
 #: The benchmark's ops in code order 0..4.
 SPIKENAS_OPS: tuple[str, ...] = ("none", "skip_connect", "lif0.5_conv3x3", "lif1.0_conv3x3", "lif1.5_conv3x3")
@@ -176,11 +175,13 @@ def build_network(arch: Arch | str, config: SNNConfig) -> ComputationGraph:
 # ---- the search space ------------------------------------------------------------------------------------
 
 @SPACES.register("spikenas")
-class SpikeNASSpace(SearchSpace):
+class SpikeNASSpace(EdgeOpCellSpace):
     """SpikeNAS-Bench: all 15,625 spiking NB201-like cells (arch_key: the benchmark's arch_id, 5 digits)."""
 
     name = "spikenas"
     configs = CONFIGS
+    cell_ops = SPIKENAS_OPS
+    num_edges = len(EDGES)
 
     def parse(self, text: str) -> Arch:
         return parse_arch_str(text)
@@ -192,20 +193,6 @@ class SpikeNASSpace(SearchSpace):
         if isinstance(arch, numbers.Integral) and not isinstance(arch, bool):
             return id_to_arch(arch)
         return _as_arch(arch)
-
-    def sample(self, rng: random.Random) -> Arch:
-        if not isinstance(rng, random.Random):
-            raise TypeError(f"sample needs a random.Random (e.g. random.Random(seed)), found {type(rng).__name__}")
-        return tuple(rng.choice(SPIKENAS_OPS) for _ in EDGES)  # type: ignore[return-value]
-
-    def mutate(self, arch: Arch, rng: random.Random) -> Arch:
-        """Change the op of one uniformly chosen edge to one of the 4 other ops."""
-        if not isinstance(rng, random.Random):
-            raise TypeError(f"mutate needs a random.Random (e.g. random.Random(seed)), found {type(rng).__name__}")
-        a = list(self.coerce(arch))
-        e = rng.randrange(len(EDGES))
-        a[e] = rng.choice([op for op in SPIKENAS_OPS if op != a[e]])
-        return tuple(a)  # type: ignore[return-value]
 
     def enumerate(self) -> Iterator[Arch]:
         """All 15,625 architectures in ``arch_id`` order."""
