@@ -17,9 +17,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .base import NEEDS, PROXIES, Proxy, NonFinite, register_proxy
+from .base import NEEDS, PROXIES, NonFinite, Proxy, register_proxy
 from .compute import ProxyScore, compute_proxies, get_proxy, list_proxies, resolve_proxies
 from .data import ArraySource, LoaderSource, Minibatch, MinibatchSource, RandomSource, open_source
+from .pipeline import ProxyRunResult, run_proxies
 
 #: Modules of this package that are machinery, not proxies.
 _MACHINERY = frozenset({"base", "compute", "data", "passes", "pipeline"})
@@ -36,13 +37,6 @@ def _load_proxies() -> None:
         _loaded = True
 
 
-def run_proxies(*args, **kwargs):
-    """Score a built space's architectures into the metrics table (see :func:`.pipeline.run_proxies`)."""
-    from .pipeline import run_proxies as run
-
-    return run(*args, **kwargs)
-
-
-__all__ = ["ArraySource", "LoaderSource", "Minibatch", "MinibatchSource", "NEEDS", "PROXIES", "Proxy", "ProxyScore",
-           "RandomSource", "NonFinite", "compute_proxies", "get_proxy", "list_proxies", "open_source",
+__all__ = ["ArraySource", "LoaderSource", "Minibatch", "MinibatchSource", "NEEDS", "NonFinite", "PROXIES", "Proxy",
+           "ProxyRunResult", "ProxyScore", "RandomSource", "compute_proxies", "get_proxy", "list_proxies", "open_source",
            "register_proxy", "resolve_proxies", "run_proxies"]

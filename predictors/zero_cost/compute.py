@@ -11,7 +11,7 @@ import torch
 
 from archbench.errors import ArchbenchError
 
-from .base import PROXIES, Proxy, NonFinite
+from .base import PROXIES, NonFinite, Proxy
 from .data import Minibatch, MinibatchSource, RandomSource
 from .passes import ProxyContext
 

@@ -46,7 +46,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import logging
 import os
 import re
 import time
@@ -64,8 +63,6 @@ from archbench.errors import ArchbenchError
 from .compute import compute_proxies, resolve_proxies
 from .data import Minibatch, MinibatchSource, open_source
 from .passes import DTYPES, resolve_dtype
-
-log = logging.getLogger("archbench.zero_cost")
 
 SOURCE = "archbench_zc"
 SCORE_UNIT, TIME_UNIT = "score", "s"

@@ -50,11 +50,10 @@ def test_graph_convolution_networks_are_refused_clearly():
         compute_proxies(g, ["snip"], data=RandomSource(), batch_size=2)
 
 
-def test_all_13_on_nb201_cells():
+def test_all_13_on_an_nb201_cell():
     space = get_space("nb201")
-    for index in (7, 4242):
-        g = space.build_cg(space.index_to_arch(index))
-        r = compute_proxies(g, None, data=RandomSource(), batch_size=4)
-        assert len(r) == 13
-        assert all(math.isfinite(s.value) for s in r.values()), {k: s.reason for k, s in r.items() if s.reason}
-        assert r["params"].value == g.params
+    g = space.build_cg("|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|")
+    r = compute_proxies(g, None, data=RandomSource(), batch_size=4)
+    assert len(r) == 13
+    assert all(math.isfinite(s.value) for s in r.values()), {k: s.reason for k, s in r.items() if s.reason}
+    assert r["params"].value == g.params
