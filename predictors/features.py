@@ -386,7 +386,9 @@ class CGFeaturizer:
     """Tabular features of computation graphs (see the module docstring).
 
     Args:
-        extras: names of per-graph extras to append as columns (NaN stays NaN: trees handle it).
+        extras: names of per-graph extras to append as columns, as ``sign(x) * log1p(|x|)``
+            (proxy scores span many orders of magnitude: synflow reaches 1e44, beyond float32);
+            NaN stays NaN and +-inf (e.g. zen's log 0) becomes NaN: trees treat both as missing.
         max_pairs: keep at most this many op-pair columns (the most frequent in training).
     """
 
@@ -434,7 +436,7 @@ class CGFeaturizer:
         cols = [raw.base, raw.select(self.tokens_, "tokens"), raw.select(self.tokens_, "live"),
                 raw.select(self.pairs_, "pairs")]
         if self.extras:
-            cols.append(np.stack([graphs.extras[e] for e in self.extras], axis=1).astype(np.float32))
+            cols.append(_signed_log(np.stack([graphs.extras[e] for e in self.extras], axis=1)))
         return np.concatenate(cols, axis=1)
 
     def fit_transform(self, graphs: GraphSet) -> np.ndarray:
@@ -475,3 +477,12 @@ def onehot_tokens(graphs: GraphSet, vocabulary: Sequence[str]) -> np.ndarray:
 
 __all__ = ["BASE_FEATURES", "CGFeaturizer", "NODE_STRUCTURE_FEATURES", "RawFeatures", "raw_features", "NUM_STAGES", "STAGE_STATS", "Structure", "encoding_tokens",
            "graph_structure", "node_structure_features", "onehot_tokens", "pair_name", "token_codes", "token_name"]
+
+
+def _signed_log(values: np.ndarray) -> np.ndarray:
+    """``sign(x) * log1p(|x|)`` in float64, then float32; non-finite values become NaN."""
+    x = np.asarray(values, dtype=np.float64)
+    out = np.sign(x) * np.log1p(np.abs(x))
+    out[~np.isfinite(x)] = np.nan
+    return out.astype(np.float32)
+

@@ -100,9 +100,26 @@ def test_featurizer_extras():
     gs = GraphSet.from_graphs([space.build_cg(a) for a in space.samples(5, seed=2)]).with_extras({"zc_x": [1, 2, np.nan, 4, 5]})
     f = CGFeaturizer(extras=("zc_x",)).fit(gs)
     X = f.transform(gs)
-    assert f.feature_names_[-1] == "extra:zc_x" and np.isnan(X[2, -1]) and X[4, -1] == 5
+    assert f.feature_names_[-1] == "extra:zc_x" and np.isnan(X[2, -1]) and X[4, -1] == np.float32(np.log1p(5))
     with pytest.raises(DataFormatError, match="need extras"):
         f.transform(GraphSet.from_graphs(gs.to_graphs()))
+
+
+def test_extreme_proxy_scores_become_finite_features_and_the_gbdt_fits():
+    # synflow reaches ~1e44 (beyond float32) and zen can be -inf (log 0): signed log, inf -> NaN.
+    from archbench.predictors import get_predictor
+
+    space = get_space("nb201")
+    archs = space.samples(40, seed=4)
+    scores = [1e44 * (i + 1) if i % 7 else (-np.inf if i % 2 else np.inf) for i in range(40)]
+    gs = GraphSet.from_graphs([space.build_cg(a) for a in archs]).with_extras({"zc_synflow": scores})
+    X = CGFeaturizer(extras=("zc_synflow",)).fit(gs).transform(gs)
+    col = X[:, -1]
+    assert np.isfinite(col[1]) and col[1] == np.float32(np.log1p(2e44))
+    assert np.isnan(col[0]) and np.isnan(col[7])
+    y = np.arange(40, dtype=float)
+    model = get_predictor("gbdt", n_estimators=20, extras=("zc_synflow",)).fit(gs, y)
+    assert np.isfinite(model.predict(gs)).all()
 
 
 def test_token_names():
