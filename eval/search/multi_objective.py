@@ -5,12 +5,12 @@ this from each objective's direction).
 """
 from __future__ import annotations
 
-from collections import deque
 from typing import Hashable
 
 import numpy as np
 
-from .base import Optimizer, SearchError, register_optimizer
+from .base import SearchError, register_optimizer
+from .evolution import RegularizedEvolution
 
 
 def _as_matrix(values) -> np.ndarray:
@@ -116,7 +116,7 @@ def hypervolume_2d(values, reference) -> float:
 
 
 @register_optimizer("pareto_evolution")
-class ParetoEvolution(Optimizer):
+class ParetoEvolution(RegularizedEvolution):
     """Aging evolution with NSGA-II selection: tournaments by (Pareto rank, crowding distance).
 
     Like :class:`~.evolution.RegularizedEvolution`, the population is the ``population_size``
@@ -133,17 +133,8 @@ class ParetoEvolution(Optimizer):
 
     multi_objective = True
 
-    def __init__(self, space, *, seed: int = 0, population_size: int = 30, sample_size: int = 10) -> None:
-        self.population_size = population_size
-        self.sample_size = sample_size
-        super().__init__(space, seed=seed)
-
     def _reset_state(self) -> None:
-        for name in ("population_size", "sample_size"):
-            value = getattr(self, name)
-            if not (isinstance(value, int) and value >= 1):
-                raise SearchError(f"{name} must be a positive integer, found {value!r}")
-        self.population_: deque[tuple[Hashable, np.ndarray]] = deque(maxlen=self.population_size)
+        super()._reset_state()
         self._scores: tuple[np.ndarray, np.ndarray] | None = None
 
     def _observe(self, archs: list[Hashable], values: np.ndarray) -> None:
@@ -167,13 +158,3 @@ class ParetoEvolution(Optimizer):
         contenders = self.rng_.sample(range(len(self.population_)), k)
         best = min(contenders, key=lambda i: (rank[i], -crowd[i]))
         return self.population_[best][0]
-
-    def _propose(self, n: int) -> list[Hashable]:
-        taken: set[Hashable] = set()
-        out = []
-        for _ in range(n):
-            if len(self.population_) < self.population_size:
-                out.extend(self._random(1, taken))
-            else:
-                out.append(self._fresh(lambda: self.space_.mutate(self.parent(), self.rng_), taken))
-        return out
