@@ -18,7 +18,6 @@ NATS-Bench CIFAR-10 200-epoch test accuracy.
 """
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ import pandas as pd
 
 from archbench.errors import DataFormatError
 
-from .base import PERCENT, READERS, BenchmarkReader, concat_rows, metric_rows
+from .base import PERCENT, READERS, BenchmarkReader, concat_rows, metric_rows, package_data_path
 from .cells import CellCodec
 from .unpickle import Record, restricted_load
 
@@ -99,13 +98,7 @@ class AnalogNASReader(BenchmarkReader):
     dataset = "cifar10"
 
     def _package_file(self) -> Path:
-        # find_spec of a top-level name locates the package without importing/executing it.
-        spec = importlib.util.find_spec("analognasbench")
-        if spec is None or not spec.submodule_search_locations:
-            raise DataFormatError(
-                f"benchmark reader {self.name!r} reads analognasbench/data.anb from the PyPI package analog-nasbench, "
-                f"which is not installed (pip install analog-nasbench), or pass path=.../data.anb")
-        return Path(next(iter(spec.submodule_search_locations))) / "data.anb"
+        return package_data_path(self.name, "analognasbench", "analog-nasbench", "data.anb")
 
     def _expected(self) -> str:
         return "AnalogNAS-Bench's data.anb (a pickle of {6-tuple: analognasbench.data.Architecture})"

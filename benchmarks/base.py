@@ -207,3 +207,19 @@ def require_columns(found: Iterable[str], required: Iterable[str], path: Path | 
     missing = [c for c in required if c not in found]
     if missing:
         raise DataFormatError(f"{path} is not {what}: it lacks column(s) {missing}; found columns {found}")
+
+
+def package_data_path(reader: str, package: str, pip_name: str, relpath: str) -> Path:
+    """``relpath`` inside an installed package, located WITHOUT importing (executing) the package.
+
+    ``importlib.util.find_spec`` of a top-level name finds its folder without running its code.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise DataFormatError(
+            f"benchmark reader {reader!r} reads {package}/{relpath} from the PyPI package {pip_name}, "
+            f"which is not installed (pip install {pip_name}), or pass path=.../{relpath}")
+    return Path(next(iter(spec.submodule_search_locations))) / relpath
+

@@ -15,7 +15,6 @@ only numpy's scalar reconstruction (:data:`~archbench.benchmarks.unpickle.NUMPY_
 """
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,7 @@ import pandas as pd
 from archbench.errors import DataFormatError, EncodingError
 from archbench.graphs.spaces.nasbench_graph import DATASETS, arch_from_benchmark_key, format_arch
 
-from .base import DIMENSIONLESS, MILLISECONDS, PERCENT, READERS, BenchmarkReader, concat_rows, metric_rows
+from .base import DIMENSIONLESS, MILLISECONDS, PERCENT, READERS, BenchmarkReader, concat_rows, metric_rows, package_data_path
 from .unpickle import NUMPY_SCALAR_GLOBALS, restricted_load
 
 #: The fields of every entry, in the files' order.
@@ -50,13 +49,7 @@ class NASBenchGraphReader(BenchmarkReader):
     num_archs = 26_206
 
     def _package_file(self) -> Path:
-        # find_spec of a top-level name locates the package without importing/executing it.
-        spec = importlib.util.find_spec("nas_bench_graph")
-        if spec is None or not spec.submodule_search_locations:
-            raise DataFormatError(
-                f"benchmark reader {self.name!r} reads nas_bench_graph/light/*.bench from the PyPI package "
-                f"nas-bench-graph, which is not installed (pip install nas-bench-graph), or pass path=.../light")
-        return Path(next(iter(spec.submodule_search_locations))) / "light"
+        return package_data_path(self.name, "nas_bench_graph", "nas-bench-graph", "light")
 
     def _expected(self) -> str:
         return ("NAS-Bench-Graph's light/<dataset>.bench files (pickles of {valid_hash: {valid_perf, perf, latency, para}}) "
