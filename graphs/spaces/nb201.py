@@ -24,6 +24,7 @@ from archbench.errors import EncodingError
 
 from ..cg import NODE_FIELDS, ComputationGraph, GraphBuilder
 from ..ops import Shape
+from ._cellstr import format_cell_str, parse_cell_str
 from .base import SPACES, EdgeOpCellSpace, NetworkConfig
 
 #: The official NB201 op list, in the benchmark's own order (used by its enumeration).
@@ -40,27 +41,7 @@ _IN_EDGES: dict[int, tuple[int, ...]] = {t: tuple(e for e, (_, dst) in enumerate
 
 def parse_arch_str(text: str) -> Arch:
     """Official NB201 string -> tuple of 6 op names; errors say what was expected and found."""
-    if not isinstance(text, str):
-        raise EncodingError(f"NB201 architecture must be a string like '|nor_conv_3x3~0|+|...|', found {type(text).__name__}")
-    s = text.strip()
-    nodes = s.split("+")
-    if len(nodes) != 3:
-        raise EncodingError(f"NB201 string must have 3 node groups joined by '+', found {len(nodes)} in {text!r}")
-    ops: list[str] = []
-    for target, group in enumerate(nodes, start=1):
-        if not (group.startswith("|") and group.endswith("|")) or len(group) < 2:
-            raise EncodingError(f"NB201 node group {target} must look like '|op~0|...|', found {group!r} in {text!r}")
-        items = group[1:-1].split("|")
-        if len(items) != target:
-            raise EncodingError(f"NB201 node {target} must have {target} incoming edge(s), found {len(items)} in {group!r}")
-        for source, item in enumerate(items):
-            op, sep, src = item.partition("~")
-            if not sep or src != str(source):
-                raise EncodingError(f"NB201 edge must be 'op~{source}' at node {target} position {source}, found {item!r}")
-            if op not in NB201_OPS:
-                raise EncodingError(f"unknown NB201 op {op!r} in {text!r}; expected one of: {', '.join(NB201_OPS)}")
-            ops.append(op)
-    return tuple(ops)  # type: ignore[return-value]
+    return parse_cell_str(text, _OP_SET, "NB201", NB201_OPS)  # type: ignore[return-value]
 
 
 def format_arch_str(arch: Arch) -> str:
@@ -70,8 +51,7 @@ def format_arch_str(arch: Arch) -> str:
     for op in arch:
         if op not in NB201_OPS:
             raise EncodingError(f"unknown NB201 op {op!r}; expected one of: {', '.join(NB201_OPS)}")
-    a = arch
-    return f"|{a[0]}~0|+|{a[1]}~0|{a[2]}~1|+|{a[3]}~0|{a[4]}~1|{a[5]}~2|"
+    return format_cell_str(arch)
 
 
 # ---- the official index order -----------------------------------------------------------------

@@ -29,6 +29,7 @@ from typing import Any, Iterator
 from archbench.errors import EncodingError
 
 from ..cg import ComputationGraph, GraphBuilder
+from ._cellstr import format_cell_str, parse_cell_str
 from .base import SPACES, EdgeOpCellSpace, NetworkConfig
 
 #: The benchmark's ops in code order 0..4.
@@ -52,30 +53,12 @@ Arch = tuple[str, str, str, str, str, str]
 
 def parse_arch_str(text: str) -> Arch:
     """``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`` -> tuple of 6 op names; errors say what was expected and found."""
-    if not isinstance(text, str):
-        raise EncodingError(f"SpikeNAS architecture must be a string like '|lif1.0_conv3x3~0|+|...|', found {type(text).__name__}")
-    groups = text.strip().split("+")
-    if len(groups) != 3:
-        raise EncodingError(f"SpikeNAS string must have 3 node groups joined by '+', found {len(groups)} in {text!r}")
-    ops: list[str] = []
-    for target, group in enumerate(groups, start=1):
-        items = group[1:-1].split("|") if len(group) >= 2 and group[0] == group[-1] == "|" else []
-        if len(items) != target:
-            raise EncodingError(f"SpikeNAS node {target} must look like '|op~0|...|' with {target} edge(s), found {group!r} in {text!r}")
-        for source, item in enumerate(items):
-            op, sep, src = item.partition("~")
-            if not sep or src != str(source):
-                raise EncodingError(f"SpikeNAS edge must be 'op~{source}' at node {target}, found {item!r} in {text!r}")
-            if op not in _CODE:
-                raise EncodingError(f"unknown SpikeNAS op {op!r} in {text!r}; expected one of: {', '.join(SPIKENAS_OPS)}")
-            ops.append(op)
-    return tuple(ops)  # type: ignore[return-value]
+    return parse_cell_str(text, _CODE, "SpikeNAS", SPIKENAS_OPS)  # type: ignore[return-value]
 
 
 def format_arch_str(arch: Arch) -> str:
     """Tuple of 6 op names -> the SpikeNAS string."""
-    a = _as_arch(arch)
-    return f"|{a[0]}~0|+|{a[1]}~0|{a[2]}~1|+|{a[3]}~0|{a[4]}~1|{a[5]}~2|"
+    return format_cell_str(_as_arch(arch))
 
 
 def _as_arch(arch: Any) -> Arch:
