@@ -18,6 +18,8 @@ seed      Int64 training seed, or NA for a mean over seeds
 """
 from __future__ import annotations
 
+import json
+import math
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Sequence
@@ -223,3 +225,21 @@ def package_data_path(reader: str, package: str, pip_name: str, relpath: str) ->
             f"which is not installed (pip install {pip_name}), or pass path=.../{relpath}")
     return Path(next(iter(spec.submodule_search_locations))) / relpath
 
+
+
+def finite_number(value: Any, where: str) -> float:
+    """``value`` as a float, or :class:`DataFormatError` when it is not a finite number (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise DataFormatError(f"{where}: expected a finite number, found {value!r:.60}")
+    return float(value)
+
+
+def load_json(raw: bytes | Path, what: str, where: str | Path | None = None) -> Any:
+    """Parse JSON from a file or bytes; errors name ``what`` the file was expected to be and why it is not."""
+    where = where if where is not None else raw
+    try:
+        return json.loads(raw.read_bytes() if isinstance(raw, Path) else raw)
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"{where}: expected {what}, could not parse it: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataFormatError(f"{where}: expected {what}, could not read it: {exc}") from None

@@ -16,7 +16,6 @@ architectures in both, scores and accuracies differ slightly, so each file is it
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from archbench.errors import DataFormatError, EncodingError
 from archbench.graphs.spaces.darts import format_arch, parse_arch
 
 from .base import PERCENT, READERS, SCORE, SECONDS, BenchmarkReader, concat_rows, metric_rows
+from .base import finite_number, load_json
 
 #: Zero-cost proxies of NAS-Bench-Suite-Zero, as NASLib spells them (metric ``zc_<name>``).
 NASLIB_PROXIES: tuple[str, ...] = ("epe_nas", "fisher", "flops", "grad_norm", "grasp", "jacov", "l2_norm", "nwot",
@@ -37,22 +37,6 @@ NASLIB_PROXIES: tuple[str, ...] = ("epe_nas", "fisher", "flops", "grad_norm", "g
 NB301_EPOCHS = 100.0
 _DATASET = "cifar10"
 _NON_PROXY_KEYS = frozenset({"idx", "arch", "val_accuracy"})
-
-
-def _finite(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise DataFormatError(f"{where}: expected a finite number, found {value!r:.60}")
-    return float(value)
-
-
-def _load_json(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(f"{path}: expected a NASLib zero-cost JSON file, could not parse it: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"{path}: could not read it as a NASLib zero-cost JSON file: {exc}") from None
 
 
 def _entries(data: Any, path: Path) -> dict[str, dict]:
@@ -71,7 +55,7 @@ def _entries(data: Any, path: Path) -> dict[str, dict]:
 
 def read_naslib_zc(path: Path, source: str) -> pd.DataFrame:
     """Read either NASLib NB301 zero-cost JSON layout into reader rows (see the module doc)."""
-    entries = _entries(_load_json(path), path)
+    entries = _entries(load_json(path, "a NASLib zero-cost JSON file"), path)
     archs: list[str] = []
     values: dict[tuple[str, str], list[float]] = {}  # (metric, unit) -> one value per arch (NaN if absent)
     for n, (key, record) in enumerate(entries.items()):
@@ -84,7 +68,7 @@ def read_naslib_zc(path: Path, source: str) -> pd.DataFrame:
             raise DataFormatError(f"{where}: expected a record with 'val_accuracy' and proxy scores, found {record!r:.80}")
         if "arch" in record and record["arch"] != key:
             raise DataFormatError(f"{where}: its 'arch' field {record['arch']!r:.80} differs from its key")
-        row: dict[tuple[str, str], float] = {("valid_accuracy", PERCENT): _finite(record["val_accuracy"], f"{where} val_accuracy")}
+        row: dict[tuple[str, str], float] = {("valid_accuracy", PERCENT): finite_number(record["val_accuracy"], f"{where} val_accuracy")}
         for proxy, entry in record.items():
             if proxy in _NON_PROXY_KEYS:
                 continue
@@ -93,11 +77,11 @@ def read_naslib_zc(path: Path, source: str) -> pd.DataFrame:
             if isinstance(entry, dict):  # 725 release: {"score": s, "time": t}
                 if "score" not in entry:
                     raise DataFormatError(f"{where}: proxy {proxy!r} must hold a 'score', found keys {sorted(entry)}")
-                row[(f"zc_{proxy}", SCORE)] = _finite(entry["score"], f"{where} {proxy}.score")
+                row[(f"zc_{proxy}", SCORE)] = finite_number(entry["score"], f"{where} {proxy}.score")
                 if "time" in entry:
-                    row[(f"zc_{proxy}_time", SECONDS)] = _finite(entry["time"], f"{where} {proxy}.time")
+                    row[(f"zc_{proxy}_time", SECONDS)] = finite_number(entry["time"], f"{where} {proxy}.time")
             else:  # 500 release: the score itself
-                row[(f"zc_{proxy}", SCORE)] = _finite(entry, f"{where} {proxy}")
+                row[(f"zc_{proxy}", SCORE)] = finite_number(entry, f"{where} {proxy}")
         for k in row.keys() - values.keys():
             values[k] = [math.nan] * n
         for k, column in values.items():

@@ -13,8 +13,6 @@ fidelity, ``train_time`` (s, 108 epochs, TPU v2 as the benchmark), ``params`` (c
 """
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from archbench.errors import DataFormatError, EncodingError
 from archbench.graphs.spaces.nb101 import NB101_OPS, canonical_string, cell_from_codes, cell_hash
 
 from .base import PERCENT, READERS, BenchmarkReader, concat_rows, metric_rows
+from .base import finite_number, load_json
 from .nb101_tfrecord import COUNT, SECONDS, OfficialNb101Reader
 
 #: The file's op codes: the benchmark's own hash labels, plus -3 for padding vertices.
@@ -32,12 +31,6 @@ OP_CODES: dict[int, str | None] = {-1: "input", -2: "output", **dict(enumerate(N
 FIDELITIES = (4, 12, 36, 108)
 _LISTS = ("key", "adjacency", "operations", "final_training_time", "trainable_parameters",
           *(f"{e}_final_validation_accuracy" for e in FIDELITIES))
-
-
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise DataFormatError(f"{where}: expected a finite number, found {value!r:.60}")
-    return float(value)
 
 
 @READERS.register("nb101_1k")
@@ -53,13 +46,7 @@ class Nb101OneKReader(BenchmarkReader):
     num_archs = 1000
 
     def _read(self, path: Path) -> pd.DataFrame:
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except OSError as exc:
-            raise DataFormatError(f"{path}: expected the nasbench-vis 1k JSON, could not read it: {exc}") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise DataFormatError(f"{path}: expected the nasbench-vis 1k JSON, could not parse it: {exc}") from None
+        data = load_json(path, "the nasbench-vis 1k JSON")
         if not isinstance(data, dict):
             raise DataFormatError(f"{path}: expected a JSON object of parallel lists {list(_LISTS)}, found {type(data).__name__}")
         missing = [k for k in _LISTS if not isinstance(data.get(k), list)]
@@ -82,7 +69,7 @@ class Nb101OneKReader(BenchmarkReader):
         arch = np.array(archs, dtype=object)
 
         def column(name: str, scale: float = 1.0) -> np.ndarray:
-            return np.array([_number(v, f"{path}: {name}[{i}]") for i, v in enumerate(data[name])]) * scale
+            return np.array([finite_number(v, f"{path}: {name}[{i}]") for i, v in enumerate(data[name])]) * scale
 
         blocks = [metric_rows(source=self.name, space=self.space, arch=arch, dataset="cifar10", metric="valid_accuracy",
                               value=column(f"{e}_final_validation_accuracy", 100.0), unit=PERCENT, fidelity=float(e))

@@ -18,7 +18,6 @@ them (``flops`` and ``params`` are NASLib's own counts in millions, kept as prox
 from __future__ import annotations
 
 import ast
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from archbench.errors import DataFormatError, EncodingError
 from archbench.graphs.spaces.nb101 import MAX_VERTICES, canonical_string, cell_from_codes
 
 from .base import PERCENT, READERS, BenchmarkReader, concat_rows, metric_rows
+from .base import finite_number, load_json
 from .darts_naslib_zc import NASLIB_PROXIES, SCORE, SECONDS
 
 #: NASLib's NB101 op codes (its ``all_ops`` order).
@@ -37,12 +37,6 @@ OP_CODES: dict[int, str | None] = {0: "input", 1: "output", 2: "maxpool3x3", 3: 
 NB101_EPOCHS = 108.0
 _DATASET = "cifar10"
 _KEY_LENGTH = MAX_VERTICES * MAX_VERTICES + MAX_VERTICES
-
-
-def _finite(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise DataFormatError(f"{where}: expected a finite number, found {value!r:.60}")
-    return float(value)
 
 
 def parse_naslib_key(key: str) -> str:
@@ -72,13 +66,7 @@ class Nb101NaslibZcReader(BenchmarkReader):
     num_archs = 292
 
     def _read(self, path: Path) -> pd.DataFrame:
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except OSError as exc:
-            raise DataFormatError(f"{path}: expected a NASLib NB101 zero-cost JSON file, could not read it: {exc}") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise DataFormatError(f"{path}: expected a NASLib NB101 zero-cost JSON file, could not parse it: {exc}") from None
+        data = load_json(path, "a NASLib NB101 zero-cost JSON file")
         if isinstance(data, dict) and isinstance(data.get("nasbench101"), dict):
             data = data["nasbench101"]
         if not (isinstance(data, dict) and isinstance(data.get(_DATASET), dict) and data[_DATASET]):
@@ -95,7 +83,7 @@ class Nb101NaslibZcReader(BenchmarkReader):
                 raise DataFormatError(f"{where}: {exc}") from None
             if not isinstance(record, dict) or "val_accuracy" not in record:
                 raise DataFormatError(f"{where}: expected a record with 'val_accuracy' and proxy scores, found {record!r:.80}")
-            row = {("valid_accuracy", PERCENT): _finite(record["val_accuracy"], f"{where} val_accuracy")}
+            row = {("valid_accuracy", PERCENT): finite_number(record["val_accuracy"], f"{where} val_accuracy")}
             for name, entry in record.items():
                 if name == "val_accuracy":
                     continue
@@ -105,11 +93,11 @@ class Nb101NaslibZcReader(BenchmarkReader):
                 if isinstance(entry, dict):
                     if "score" not in entry:
                         raise DataFormatError(f"{where}: proxy {name!r} must hold a 'score', found keys {sorted(entry)}")
-                    row[(f"zc_{proxy}", SCORE)] = _finite(entry["score"], f"{where} {name}.score")
+                    row[(f"zc_{proxy}", SCORE)] = finite_number(entry["score"], f"{where} {name}.score")
                     if "time" in entry:
-                        row[(f"zc_{proxy}_time", SECONDS)] = _finite(entry["time"], f"{where} {name}.time")
+                        row[(f"zc_{proxy}_time", SECONDS)] = finite_number(entry["time"], f"{where} {name}.time")
                 else:
-                    row[(f"zc_{proxy}", SCORE)] = _finite(entry, f"{where} {name}")
+                    row[(f"zc_{proxy}", SCORE)] = finite_number(entry, f"{where} {name}")
             for k in row.keys() - values.keys():
                 values[k] = [math.nan] * n
             for k, column in values.items():

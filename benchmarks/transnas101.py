@@ -23,7 +23,6 @@ metric can differ (different epoch choice), so each file is its own source.
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 import zipfile
@@ -43,6 +42,7 @@ from archbench.graphs.spaces.transnas101 import (
 )
 
 from .base import DIMENSIONLESS, PERCENT, READERS, BenchmarkReader, concat_rows, metric_rows
+from .base import finite_number, load_json
 from .base import SCORE, SECONDS
 from .darts_naslib_zc import NASLIB_PROXIES
 
@@ -66,21 +66,7 @@ NASLIB_FAILED = -1e8
 _TASK_METRIC_NAMES = tuple(dict.fromkeys(m for m, _ in TASK_METRICS.values()))
 _ZEN_MEMBER = re.compile(r"(?:^|/)benchmark--transbench101_micro--([a-z_]+)--(\d+)\.json$")
 _NON_PROXY_KEYS = frozenset({"idx", "arch", "val_accuracy"})
-
-
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise DataFormatError(f"{where}: expected a finite number, found {value!r:.60}")
-    return float(value)
-
-
-def _load_json(raw: bytes | Path, where: str) -> Any:
-    try:
-        return json.loads(raw.read_bytes() if isinstance(raw, Path) else raw)
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(f"{where}: expected NASLib TransNAS-Bench-101 JSON, could not parse it: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"{where}: could not read it as NASLib TransNAS-Bench-101 JSON: {exc}") from None
+_JSON_WHAT = "NASLib TransNAS-Bench-101 JSON"
 
 
 class _Table:
@@ -117,7 +103,7 @@ def _put_record(table: _Table, task: str, key: str, record: Any, to_arch: Callab
     arch = to_arch(key)
     metric, unit = TASK_METRICS[task]
     if record.get("val_accuracy") is not None:
-        value = _number(record["val_accuracy"], f"{where} val_accuracy")
+        value = finite_number(record["val_accuracy"], f"{where} val_accuracy")
         low, high = _BOUNDS[metric]
         if not low <= value <= high:
             raise DataFormatError(f"{where}: val_accuracy should be TransNAS-Bench-101's {metric} for {task!r} "
@@ -131,11 +117,11 @@ def _put_record(table: _Table, task: str, key: str, record: Any, to_arch: Callab
                                   f"{', '.join(proxies or NASLIB_PROXIES)}")
         if not isinstance(entry, dict) or "score" not in entry:
             raise DataFormatError(f"{where}: proxy {proxy!r} must be {{'score': ..., 'time': ...}}, found {entry!r:.80}")
-        score = _number(entry["score"], f"{where} {proxy}.score")
+        score = finite_number(entry["score"], f"{where} {proxy}.score")
         if score != NASLIB_FAILED:
             table.put(task, f"zc_{proxy}", SCORE, arch, score, where)
         if entry.get("time") is not None:
-            table.put(task, f"zc_{proxy}_time", SECONDS, arch, _number(entry["time"], f"{where} {proxy}.time"), where)
+            table.put(task, f"zc_{proxy}_time", SECONDS, arch, finite_number(entry["time"], f"{where} {proxy}.time"), where)
 
 
 def _to_native(parse: Callable[[str], Any], fmt: Callable[[Any], str], cache: dict[str, str], where: str) -> Callable[[str], str]:
@@ -160,7 +146,7 @@ def _check_task(task: Any, where: str) -> str:
 
 def read_naslib_zc(path: Path, source: str, space: str) -> pd.DataFrame:
     """``naslib_zc_transbench101_{micro,macro}.json`` -> reader rows (see the module doc)."""
-    data = _load_json(path, str(path))
+    data = load_json(path, _JSON_WHAT)
     if not isinstance(data, dict) or not data or not all(isinstance(v, dict) for v in data.values()):
         found = sorted(data)[:5] if isinstance(data, dict) else type(data).__name__
         raise DataFormatError(f"{path}: expected {{task: {{op-index tuple: record}}}} for the TransNAS-Bench-101 tasks, "
@@ -193,7 +179,7 @@ def read_zen_zip(path: Path, source: str) -> pd.DataFrame:
                 raise DataFormatError(f"{path}: member {member!r} is not named 'benchmark--transbench101_micro--<task>--<start>.json'")
             where = f"{path}!{member}"
             task = _check_task(match.group(1), where)
-            records = _load_json(archive.read(member), where)
+            records = load_json(archive.read(member), _JSON_WHAT, where)
             if not isinstance(records, list):
                 raise DataFormatError(f"{where}: expected a list of records, found {type(records).__name__}")
             for record in records:
