@@ -24,7 +24,7 @@ as floats in ms; their 1 ms resolution means many ties.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 import numpy as np
 import pandas as pd
@@ -129,22 +129,39 @@ class HelpLatencyReader(BenchmarkReader):
         return where if where.is_dir() else where.parent
 
     def _read(self, path: Path) -> pd.DataFrame:
-        if path.is_dir():
-            folder, files = path, self.device_files(path)
-            if not files:
-                raise DataFormatError(f"{path}: expected {self._expected()}, found no device .pt files")
-        else:
-            if path.suffix != ".pt" or path.name in (ARCH_INDEX_FILE, REFERENCE_INDEX_FILE):
-                raise DataFormatError(f"{path}: expected a HELP device latency file <device>.pt (or the folder), found {path.name!r}")
-            folder, files = path.parent, [path]
-        archs = self.arch_strings(folder)
-        blocks = []
-        for file in files:
-            latency = _number_list(load_pt(file), file)
-            if len(latency) != len(archs):
-                raise DataFormatError(f"{file}: expected {len(archs)} latencies (one per entry of {ARCH_INDEX_FILE}), found {len(latency)}")
-            if np.any(latency[~np.isnan(latency)] < 0):
-                raise DataFormatError(f"{file}: latencies must be non-negative, found {latency[latency < 0][0]}")
-            blocks.append(metric_rows(source=self.name, space=self.space, arch=archs, dataset=self.dataset, metric="latency",
-                                      value=latency, unit=MILLISECONDS, device=file.stem))
-        return concat_rows(blocks)
+        return read_device_latencies(self, path, (ARCH_INDEX_FILE, REFERENCE_INDEX_FILE), ARCH_INDEX_FILE, positive=False)
+
+
+def read_device_latencies(reader: Any, path: Path, not_devices: Collection[str], arch_file: str, *,
+                          positive: bool) -> pd.DataFrame:
+    """Latency rows of HELP device files: every ``<device>.pt`` of a folder, or the one file ``path``.
+
+    Each device file lists one latency (ms) per architecture of ``arch_file``, in that file's order.
+
+    Args:
+        reader: the HELP reader (its ``name``, ``space``, ``dataset``, ``arch_strings``, ``device_files``).
+        not_devices: ``.pt`` names in the folder that are not device files.
+        positive: latencies must be > 0 (else >= 0).
+    """
+    if path.is_dir():
+        folder, files = path, reader.device_files(path)
+        if not files:
+            raise DataFormatError(f"{path}: expected {reader._expected()}, found no device .pt files")
+    else:
+        if path.suffix != ".pt" or path.name in not_devices:
+            raise DataFormatError(f"{path}: expected a HELP device latency file <device>.pt (or the folder), found {path.name!r}")
+        folder, files = path.parent, [path]
+    archs = reader.arch_strings(folder)
+    blocks = []
+    for file in files:
+        latency = _number_list(load_pt(file), file)
+        if len(latency) != len(archs):
+            raise DataFormatError(f"{file}: expected {len(archs)} latencies (one per architecture of {arch_file}), "
+                                  f"found {len(latency)}")
+        bad = latency <= 0 if positive else latency < 0
+        if np.any(bad):
+            raise DataFormatError(f"{file}: latencies must be {'positive' if positive else 'non-negative'} milliseconds, "
+                                  f"found {latency[bad][0]}")
+        blocks.append(metric_rows(source=reader.name, space=reader.space, arch=archs, dataset=reader.dataset,
+                                  metric="latency", value=latency, unit=MILLISECONDS, device=file.stem))
+    return concat_rows(blocks)

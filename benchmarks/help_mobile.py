@@ -32,8 +32,8 @@ import pandas as pd
 
 from archbench.errors import DataFormatError, EncodingError
 
-from .base import MILLISECONDS, READERS, BenchmarkReader, concat_rows, metric_rows
-from .help_latency import _number_list, load_pt
+from .base import READERS, BenchmarkReader
+from .help_latency import load_pt, read_device_latencies
 from .unpickle import NUMPY_SCALAR_GLOBALS, restricted_load
 
 #: Files next to the latencies that are not device latencies.
@@ -92,26 +92,7 @@ class _HelpMobileReader(BenchmarkReader):
         return sorted(p for p in folder.glob("*.pt") if p.name not in _NOT_DEVICES)
 
     def _read(self, path: Path) -> pd.DataFrame:
-        if path.is_dir():
-            folder, files = path, self.device_files(path)
-            if not files:
-                raise DataFormatError(f"{path}: expected {self._expected()}, found no device .pt files")
-        else:
-            if path.suffix != ".pt" or path.name in _NOT_DEVICES:
-                raise DataFormatError(f"{path}: expected a HELP device latency file <device>.pt (or the folder), found {path.name!r}")
-            folder, files = path.parent, [path]
-        archs = self.arch_strings(folder)
-        blocks = []
-        for file in files:
-            latency = _number_list(load_pt(file), file)
-            if len(latency) != len(archs):
-                raise DataFormatError(f"{file}: expected {len(archs)} latencies (one per architecture of {self.arch_file}), "
-                                      f"found {len(latency)}")
-            if np.any(latency[~np.isnan(latency)] <= 0):
-                raise DataFormatError(f"{file}: latencies must be positive milliseconds, found {latency[latency <= 0][0]}")
-            blocks.append(metric_rows(source=self.name, space=self.space, arch=archs, dataset=self.dataset,
-                                      metric="latency", value=latency, unit=MILLISECONDS, device=file.stem))
-        return concat_rows(blocks)
+        return read_device_latencies(self, path, _NOT_DEVICES, self.arch_file, positive=True)
 
 
 @READERS.register("fbnet_help_latency")
