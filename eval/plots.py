@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 
-def _figure(width: float, height: float):
+def new_figure(width: float, height: float):
+    """A matplotlib Figure on its own Agg canvas (no pyplot state, the user's backend untouched)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -22,7 +23,8 @@ def _figure(width: float, height: float):
     return fig
 
 
-def _save(fig, path: str | os.PathLike) -> Path:
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """Write ``fig`` to ``path`` (format from the suffix), creating its folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, bbox_inches="tight")
@@ -44,7 +46,7 @@ def plot_sample_efficiency(results: pd.DataFrame, path: str | os.PathLike, *, me
     if results.empty:
         raise ValueError("no results to plot")
     tasks = list(dict.fromkeys(results["task"]))
-    fig = _figure(5.0 * len(tasks), 4.0)
+    fig = new_figure(5.0 * len(tasks), 4.0)
     for i, task in enumerate(tasks):
         ax = fig.add_subplot(1, len(tasks), i + 1)
         rows = results[results["task"] == task]
@@ -63,7 +65,7 @@ def plot_sample_efficiency(results: pd.DataFrame, path: str | os.PathLike, *, me
         ax.set_title(title or task, fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_scatter(y_true: Sequence[float], y_pred: Sequence[float], path: str | os.PathLike, *,
@@ -80,7 +82,7 @@ def plot_scatter(y_true: Sequence[float], y_pred: Sequence[float], path: str | o
     idx = np.arange(t.size)
     if t.size > max_points:
         idx = np.random.default_rng(seed).choice(t.size, max_points, replace=False)
-    fig = _figure(4.5, 4.5)
+    fig = new_figure(4.5, 4.5)
     ax = fig.add_subplot(1, 1, 1)
     ax.scatter(t[idx], p[idx], s=3, alpha=0.4, linewidths=0)
     lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
@@ -90,7 +92,7 @@ def plot_scatter(y_true: Sequence[float], y_pred: Sequence[float], path: str | o
     head = f"{title}\n" if title else ""
     ax.set_title(f"{head}Kendall tau {m['kendall_tau']:.3f}, Spearman {m['spearman']:.3f} (n={t.size:,})", fontsize=9)
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 __all__ = ["plot_sample_efficiency", "plot_scatter"]

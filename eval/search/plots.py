@@ -1,6 +1,7 @@
 """Figures of searches: best-so-far against queries, and Pareto fronts (matplotlib, Agg backend).
 
-matplotlib is imported inside the functions, so importing this module costs nothing.
+matplotlib is imported inside the functions (via :mod:`archbench.eval.plots`, no pyplot state), so importing
+this module costs nothing.
 """
 from __future__ import annotations
 
@@ -11,17 +12,18 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..plots import new_figure, save_figure
 from .base import SearchError
 from .run import SearchResult
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+def _finish(fig, ax, path: str | os.PathLike, title: str | None) -> Path:
+    """Title, grid and legend, then write the figure."""
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)
 
 
 def _curves(runs: Sequence[SearchResult | pd.DataFrame]) -> np.ndarray:
@@ -49,36 +51,25 @@ def plot_best_so_far(runs: "SearchResult | Mapping[str, Sequence[SearchResult | 
         runs = {runs.optimizer: [runs]}
     if log_regret and optimum is None:
         raise SearchError("log_regret needs the global optimum")
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    try:
-        for name, group in runs.items():
-            curves = _curves(group)
-            if log_regret:
-                curves = np.maximum(np.abs(optimum - curves), 1e-4)
-            x = np.arange(1, curves.shape[1] + 1)
-            med = np.median(curves, axis=0)
-            ax.plot(x, med, label=f"{name} (n={len(curves)})" if len(curves) > 1 else name)
-            if len(curves) > 1:
-                lo, hi = np.percentile(curves, [25, 75], axis=0)
-                ax.fill_between(x, lo, hi, alpha=0.2)
-        if optimum is not None and not log_regret:
-            ax.axhline(optimum, color="k", linestyle="--", linewidth=0.8, label=f"global best {optimum:g}")
+    fig = new_figure(6.4, 4.2)
+    ax = fig.add_subplot(1, 1, 1)
+    for name, group in runs.items():
+        curves = _curves(group)
         if log_regret:
-            ax.set_yscale("log")
-        ax.set_xlabel("queries")
-        ax.set_ylabel(ylabel or ("regret" if log_regret else "best value so far"))
-        if title:
-            ax.set_title(title)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
-    finally:
-        plt.close(fig)
-    return path
+            curves = np.maximum(np.abs(optimum - curves), 1e-4)
+        x = np.arange(1, curves.shape[1] + 1)
+        med = np.median(curves, axis=0)
+        ax.plot(x, med, label=f"{name} (n={len(curves)})" if len(curves) > 1 else name)
+        if len(curves) > 1:
+            lo, hi = np.percentile(curves, [25, 75], axis=0)
+            ax.fill_between(x, lo, hi, alpha=0.2)
+    if optimum is not None and not log_regret:
+        ax.axhline(optimum, color="k", linestyle="--", linewidth=0.8, label=f"global best {optimum:g}")
+    if log_regret:
+        ax.set_yscale("log")
+    ax.set_xlabel("queries")
+    ax.set_ylabel(ylabel or ("regret" if log_regret else "best value so far"))
+    return _finish(fig, ax, path, title)
 
 
 def plot_pareto(result: SearchResult, path: str | os.PathLike, *, reference: pd.DataFrame | None = None,
@@ -99,28 +90,17 @@ def plot_pareto(result: SearchResult, path: str | os.PathLike, *, reference: pd.
     oi, oj = result.objectives[i], result.objectives[j]
     traj = result.trajectory
     front = result.pareto_front().sort_values(oi.key)
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    try:
-        ax.scatter(traj[oi.key], traj[oj.key], s=8, color="0.6", label=f"evaluated ({len(traj)})")
-        if reference is not None:
-            ref = reference.sort_values(oi.key)
-            ax.step(ref[oi.key], ref[oj.key], where="post", color="k", linestyle="--", linewidth=1,
-                    label=f"true front ({len(ref)})")
-        ax.step(front[oi.key], front[oj.key], where="post", color="C3", marker="o", markersize=4,
-                label=f"found front ({len(front)})")
-        if logx:
-            ax.set_xscale("log")
-        ax.set_xlabel(f"{oi.key} ({oi.mode})")
-        ax.set_ylabel(f"{oj.key} ({oj.mode})")
-        if title:
-            ax.set_title(title)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=120)
-    finally:
-        plt.close(fig)
-    return path
+    fig = new_figure(6.4, 4.2)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.scatter(traj[oi.key], traj[oj.key], s=8, color="0.6", label=f"evaluated ({len(traj)})")
+    if reference is not None:
+        ref = reference.sort_values(oi.key)
+        ax.step(ref[oi.key], ref[oj.key], where="post", color="k", linestyle="--", linewidth=1,
+                label=f"true front ({len(ref)})")
+    ax.step(front[oi.key], front[oj.key], where="post", color="C3", marker="o", markersize=4,
+            label=f"found front ({len(front)})")
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(f"{oi.key} ({oi.mode})")
+    ax.set_ylabel(f"{oj.key} ({oj.mode})")
+    return _finish(fig, ax, path, title)
