@@ -109,9 +109,7 @@ def test_folder_without_device_files(tmp_path, kit):
 @pytest.mark.realdata
 def test_real_folder(shared_data):
     reader = get_reader("help_latency")
-    start = time.perf_counter()
     frame = reader.read(data_dir=shared_data)
-    elapsed = time.perf_counter() - start
     check_reader_frame(frame, reader)
     assert frame["device"].nunique() == 27 and len(frame) == 27 * 15_625
     wide = frame.pivot(index="arch", columns="device", values="value")
@@ -135,10 +133,8 @@ def test_real_folder(shared_data):
     rho_conv = spearmanr(conv3, wide["gold_6226"]).statistic
     all_conv = format_arch_str(("nor_conv_3x3",) * 6)
     all_skip = format_arch_str(("skip_connect",) * 6)
-    print(f"\nHELP: titanx_1 vs 1080ti_1 Spearman {rho_gpu:.3f}; #conv3x3 vs gold_6226 Spearman {rho_conv:.3f}; "
-          f"read in {elapsed:.2f} s")
+    print(f"\nHELP: titanx_1 vs 1080ti_1 Spearman {rho_gpu:.3f}; #conv3x3 vs gold_6226 Spearman {rho_conv:.3f}")
     assert rho_gpu > 0.9
     assert rho_conv > 0.6
     assert (wide.loc[all_conv] > 2 * wide.loc[all_skip]).all()
     assert len(reader.reference_archs(data_dir=shared_data)) == 10
-    assert elapsed < 15, f"reading HELP took {elapsed:.1f} s"

@@ -1,7 +1,6 @@
 """HW-NAS-Bench-360 reader: a tiny Parquet file in the published schema, bad inputs, the real file."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pandas as pd
@@ -68,9 +67,7 @@ def test_not_a_parquet_file(tmp_path):
 @pytest.mark.realdata
 def test_real_file(shared_data):
     reader = get_reader("hw_nas_bench_360")
-    start = time.perf_counter()
     frame = reader.read(data_dir=shared_data)
-    elapsed = time.perf_counter() - start
     check_reader_frame(frame, reader)
     counts = frame.groupby("metric").size().to_dict()
     # 187,500 rows = 15,625 cells x 4 device settings x 3 tasks; var/energy on the 3 Pi 5 runtimes;
@@ -96,7 +93,6 @@ def test_real_file(shared_data):
                 & (frame["dataset"] == "cifar100")].set_index("arch")["value"]
     rho_pi = spearmanr(pi5, help_pi4.loc[pi5.index]).statistic
     print(f"\nHW-NAS-Bench-360: Darcy score vs CIFAR-10 accuracy Spearman {rho_darcy:.3f}; "
-          f"Pi 5 LiteRT vs HELP raspi4 latency Spearman {rho_pi:.3f}; read in {elapsed:.2f} s")
+          f"Pi 5 LiteRT vs HELP raspi4 latency Spearman {rho_pi:.3f}")
     assert rho_darcy > 0.3
     assert rho_pi > 0.8
-    assert elapsed < 10, f"reading HW-NAS-Bench-360 took {elapsed:.1f} s"

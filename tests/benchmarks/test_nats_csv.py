@@ -1,7 +1,6 @@
 """NATS-Bench tss CIFAR-10 CSV reader: synthetic file in the published layout, and the real file."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -50,12 +49,9 @@ def test_all_values_blank_is_an_error(tmp_path):
 @pytest.mark.realdata
 def test_real_file(shared_data):
     reader = get_reader("nats_csv")
-    start = time.perf_counter()
     frame = reader.read(data_dir=shared_data)
-    elapsed = time.perf_counter() - start
     check_reader_frame(frame, reader)
     assert len(frame) == 2 * reader.num_archs == 31_250
     assert frame["arch"].nunique() == reader.num_archs
     best = frame[frame["fidelity"] == 200.0]["value"].max()
     assert best == pytest.approx(94.3733, abs=1e-3)  # MANIFEST: max 94.37
-    assert elapsed < 5, f"reading the NATS CSV took {elapsed:.1f} s"

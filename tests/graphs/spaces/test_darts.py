@@ -280,18 +280,6 @@ def test_none_op_is_a_strided_zero():
     assert all(z.h_out == (z.h_in - 1) // z.stride + 1 for z in zeros)
 
 
-@pytest.mark.slow
-def test_build_speed(space):
-    import time
-
-    archs = space.samples(300, seed=1)
-    t = time.perf_counter()
-    for a in archs:
-        space.build_cg(a)
-    rate = len(archs) / (time.perf_counter() - t)
-    assert rate > 300, f"build_cg ran at {rate:.0f} archs/s"
-
-
 # ---- real files --------------------------------------------------------------------------------------------
 
 @pytest.mark.realdata

@@ -89,14 +89,6 @@ def test_module_params_and_one_step_forward():
     assert set(out[lif].unique().tolist()) <= {0.0, 1.0}
 
 
-def test_build_throughput():
-    import time
-    t = time.perf_counter()
-    for i in range(0, NUM_ARCHS, 16):
-        SPACE.build_cg(i)
-    assert (NUM_ARCHS // 16) / (time.perf_counter() - t) > 1_000  # archs per second (measured ~3,500)
-
-
 @pytest.mark.realdata
 def test_params_and_spiking_edges_match_the_benchmark(shared_data):
     import pyarrow.parquet as pq
