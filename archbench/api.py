@@ -76,7 +76,7 @@ class LoadedPredictor:
                                         "search space it belongs to, e.g. space='nb201'")
                 arch = sp.coerce(item)
                 graphs.append(sp.build_cg(arch, config))
-                ids.append(sp.arch_id(arch))
+                ids.append(sp.arch_id(arch, config))
         return GraphSet.from_graphs(graphs, arch_ids=ids)
 
     def predict(self, archs: Any, *, space: str | None = None, config: str | None = None,

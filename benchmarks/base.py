@@ -62,6 +62,12 @@ class BenchmarkReader(ABC):
     default_relpath: ClassVar[str | None] = None
     #: distinct architectures in the complete published file (None if it varies)
     num_archs: ClassVar[int | None] = None
+    #: the space's network config (``SearchSpace.configs``) every row was measured on: the
+    #: build puts the labels on that config's graphs. None: the space's default config.
+    config: ClassVar[str | None] = None
+    #: instead of one ``config``: the reader-table column that names each row's config
+    #: (``"dataset"`` where every dataset is its own network, as in NAS-Bench-Graph)
+    config_column: ClassVar[str | None] = None
 
     def locate(self, path: str | Path | None = None, data_dir: str | Path | None = None) -> Path:
         """The file to read: ``path`` if given, else ``data_dir/default_relpath``, else the package's file.

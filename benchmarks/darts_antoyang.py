@@ -100,6 +100,8 @@ class DartsAntoyangRandomReader(BenchmarkReader):
     provides = ("test_accuracy", "best_test_accuracy")
     default_relpath = "darts_nb301/antoyang_random"
     num_archs = 214
+    #: pt.darts' AugmentCNN (C=36, 20 cells, BN after pools), the network the authors trained
+    config = "pt_darts"
 
     def _expected(self) -> str:
         return f"the folder {self.default_relpath} holding {GENOTYPES_FILE} and {CURVES_FILE}"

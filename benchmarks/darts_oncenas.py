@@ -133,6 +133,8 @@ class DartsOnceNasReader(BenchmarkReader):
     provides = tuple(dict.fromkeys(c.metric for c in COLUMNS.values()))
     default_relpath = "darts_nb301/oncenas/data-545.csv"
     num_archs = 545
+    #: the DARTS paper's evaluation network (C=36, 20 cells): OnceNAS's params equal its graphs' exactly
+    config = "darts"
 
     def _expected(self) -> str:
         return "the OnceNAS-Bench data-545.csv (or data_545.pkl)"

@@ -47,6 +47,8 @@ class NASBenchGraphReader(BenchmarkReader):
     provides = ("valid_accuracy", "test_accuracy", "valid_roc_auc", "test_roc_auc", "latency", "params")
     default_relpath = None
     num_archs = 26_206
+    #: every dataset is its own network (input features, classes, hidden size): config = dataset
+    config_column = "dataset"
 
     def _package_file(self) -> Path:
         return package_data_path(self.name, "nas_bench_graph", "nas-bench-graph", "light")

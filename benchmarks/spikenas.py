@@ -63,6 +63,8 @@ class SpikeNASReader(BenchmarkReader):
     provides = tuple(m for m, _, _ in SCALARS.values()) + FIRING_RATES + tuple(m for m, _ in CURVES.values())
     default_relpath = "spikenas/spikenas_bench_logs.parquet"
     num_archs = NUM_ARCHS
+    #: every dataset is its own network (input size, classes, voting layer): config = dataset
+    config_column = "dataset"
 
     def _expected(self) -> str:
         return "SpikeNAS-Bench's spikenas_bench_logs.parquet (dataset, arch_id, params, test_acc, firing_rates, per-epoch lists)"

@@ -184,12 +184,13 @@ def space_summary(con: duckdb.DuckDBPyConnection, space: str) -> pd.DataFrame:
 
 
 def metrics_summary(con: duckdb.DuckDBPyConnection, space: str) -> pd.DataFrame:
-    """Per source, dataset and metric of a space: rows, architectures and value range."""
+    """Per network config, source, dataset and metric of a space: rows, architectures and value range."""
     return con.execute(
         """
-        SELECT source, dataset, metric, count(*) AS n_rows, count(DISTINCT arch_id) AS n_archs,
-               count(DISTINCT device) AS devices, min(value) AS min, max(value) AS max
-        FROM metrics WHERE space = ? GROUP BY ALL ORDER BY ALL
+        SELECT a.config, m.source, m.dataset, m.metric, count(*) AS n_rows, count(DISTINCT m.arch_id) AS n_archs,
+               count(DISTINCT m.device) AS devices, min(m.value) AS min, max(m.value) AS max
+        FROM metrics m LEFT JOIN archs a ON a.arch_id = m.arch_id
+        WHERE m.space = ? GROUP BY ALL ORDER BY ALL
         """, [space]).df()
 
 
@@ -239,14 +240,13 @@ ALL_TASKS = "(all)"
 
 def compare_spaces(con: duckdb.DuckDBPyConnection, test_metric: str = "test_accuracy",
                    valid_metric: str = "valid_accuracy") -> pd.DataFrame:
-    """Spaces side by side: per space and task, architectures, params and FLOPs ranges, best accuracy.
+    """Spaces side by side: per space, network config and task, architectures, params and FLOPs ranges, best accuracy.
 
-    One row per space with task ``"(all)"`` (every built architecture), then one per task
-    (metrics ``dataset``) with the architectures that have any label for it. An architecture's
-    accuracy on a task is the mean over seeds and sources at its highest fidelity (null fidelity,
-    e.g. a surrogate's final value, counts as highest); ``best_*`` is the maximum over the
-    space's architectures. Params and FLOPs are those of the network config the space was built
-    with (``config``).
+    One row per space and config with task ``"(all)"`` (every built architecture), then one per
+    task (metrics ``dataset``) with the architectures that have any label for it. An
+    architecture's accuracy on a task is the mean over seeds and sources at its highest fidelity
+    (null fidelity, e.g. a surrogate's final value, counts as highest); ``best_*`` is the maximum
+    over the config's architectures. Params and FLOPs are those of the config's networks.
 
     Args:
         con: a connection from :func:`connect`.
@@ -260,25 +260,26 @@ def compare_spaces(con: duckdb.DuckDBPyConnection, test_metric: str = "test_accu
             SELECT space, ? AS task, arch_id FROM archs
         ),
         accuracy AS (
-            SELECT space, dataset, arch_id, metric, avg(value) AS value
-            FROM metrics WHERE metric IN (?, ?)
-            GROUP BY space, dataset, arch_id, metric, fidelity
-            QUALIFY row_number() OVER (PARTITION BY space, dataset, arch_id, metric
-                                       ORDER BY fidelity DESC NULLS FIRST) = 1
+            SELECT m.space, a.config, m.dataset, m.arch_id, m.metric, avg(m.value) AS value
+            FROM metrics m JOIN archs a ON a.arch_id = m.arch_id
+            WHERE m.metric IN (?, ?)
+            GROUP BY m.space, a.config, m.dataset, m.arch_id, m.metric, m.fidelity
+            QUALIFY row_number() OVER (PARTITION BY m.space, a.config, m.dataset, m.arch_id, m.metric
+                                       ORDER BY m.fidelity DESC NULLS FIRST) = 1
         ),
         best AS (
-            SELECT space, dataset AS task, max(value) FILTER (WHERE metric = ?) AS best_test_accuracy,
+            SELECT space, config, dataset AS task, max(value) FILTER (WHERE metric = ?) AS best_test_accuracy,
                    max(value) FILTER (WHERE metric = ?) AS best_valid_accuracy
-            FROM accuracy GROUP BY space, dataset
+            FROM accuracy GROUP BY space, config, dataset
         )
-        SELECT t.space, t.task, any_value(a.config) AS config, count(*) AS archs,
+        SELECT t.space, t.task, a.config, count(*) AS archs,
                min(a.params) AS min_params, max(a.params) AS max_params,
                min(a.flops) AS min_flops, max(a.flops) AS max_flops,
                any_value(b.best_test_accuracy) AS best_test_accuracy,
                any_value(b.best_valid_accuracy) AS best_valid_accuracy
         FROM per_task t
         JOIN archs a ON a.arch_id = t.arch_id
-        LEFT JOIN best b ON b.space = t.space AND b.task = t.task
-        GROUP BY t.space, t.task
-        ORDER BY t.space, t.task <> ?, t.task
+        LEFT JOIN best b ON b.space = t.space AND b.config = a.config AND b.task = t.task
+        GROUP BY t.space, a.config, t.task
+        ORDER BY t.space, a.config, t.task <> ?, t.task
         """, [ALL_TASKS, test_metric, valid_metric, test_metric, valid_metric, ALL_TASKS]).df()

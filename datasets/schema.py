@@ -15,8 +15,23 @@ Tables (schema version :data:`SCHEMA_VERSION`):
 ``results``  one row per evaluated predictor fit: protocol, predictor, task, training size, seed,
              the ranking metrics of :func:`archbench.eval.metrics.rank_metrics` and timings.
 
+Network configs. An architecture is one network per network config of its space (NB301's C=32,
+8-cell network and the DARTS paper's C=36, 20-cell one are different networks of one genotype),
+so ``arch_id`` names both: ``"{space}:{key}"`` for the space's default (first) config,
+``"{space}@{config}:{key}"`` for any other (:meth:`SearchSpace.arch_id`,
+:func:`~archbench.graphs.spaces.base.split_arch_id`). Every join stays ``USING (arch_id)``, a
+metrics row lands on the graphs of the network it was measured on, and several configs of a
+space live side by side; ``archs.config`` names the config, ``space`` stays the space name in
+every table. ``key`` is :meth:`SearchSpace.arch_key` (the same for every config).
+
 Every file carries its table name and schema version in the Parquet key-value metadata; a reader
 refuses a file written by a newer schema version with :class:`SchemaVersionError`.
+
+Versions: v1 had the key ``"{space}:{key}"`` for every config (one config per space in a data
+home; labels of every source on it). v2 (this) adds the config to the key of non-default
+configs, so a v1 reader would misread a v2 home; v1 files are read as they are (their keys are
+default-config keys), and the next build of a space drops its v1 metrics units that belong to
+another config (see :func:`archbench.datasets.build.stale_units`).
 """
 from __future__ import annotations
 
@@ -26,7 +41,7 @@ import pyarrow as pa
 
 from archbench.errors import DataFormatError, SchemaVersionError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 METADATA_KEY = b"archbench.schema"
 
 ARCHS = pa.schema([

@@ -8,9 +8,11 @@ Layout of a data home::
     catalog.duckdb           DuckDB views over the manifest's files (rebuilt when it changes)
     .lock                    writers hold an exclusive lock on it
 
-Files are grouped in *units*: ``"nb201"`` holds a space's ``archs``/``nodes``/``edges`` files and
-``"nb201/analognas"`` the ``metrics`` rows one source gave for that space. A build replaces whole
-units. Every data file is written under a temporary name and renamed into place, and the manifest
+Files are grouped in *units*: ``"nb201"`` holds the ``archs``/``nodes``/``edges`` files of a space's
+default network config and ``"nb201/analognas"`` the ``metrics`` rows one source gave for them;
+another config of the space has its own units, named by its tag (``"darts@pt_darts"``,
+``"darts@pt_darts/darts_antoyang_random"``, see :meth:`SearchSpace.config_tag`), so configs live
+side by side. A build replaces whole units and never touches another config's. Every data file is written under a temporary name and renamed into place, and the manifest
 is replaced with ``os.replace``: a build killed at any point leaves the previous manifest, and so
 the previous tables, readable and unchanged; files it left behind are removed by the next writer.
 """
@@ -25,12 +27,14 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from archbench.errors import DataFormatError, SchemaVersionError
+
+from archbench.graphs.spaces.base import CONFIG_SEP
 
 from .schema import SCHEMA_VERSION, TABLES, check_file_schema, table_schema
 
@@ -48,6 +52,11 @@ def data_home(home: str | os.PathLike | None = None) -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("archbench")).resolve()
+
+
+def unit_space(unit: str) -> str:
+    """The search space of a unit: ``"darts@pt_darts/darts_antoyang_random"`` -> ``"darts"``."""
+    return unit.split("/", 1)[0].split(CONFIG_SEP, 1)[0]
 
 
 @dataclass
@@ -116,16 +125,21 @@ class Store:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def commit(self, replace: dict[str, dict[str, list[Path]]], info: dict[str, dict] | None = None) -> Manifest:
+    def commit(self, replace: dict[str, dict[str, list[Path]]], info: dict[str, dict] | None = None,
+               drop: Iterable[str] = ()) -> Manifest:
         """Move staged files into the tables and swap the manifest so ``replace``'s units are new.
 
         Args:
             replace: unit -> table -> staged file paths. A unit given here loses all its old files.
             info: unit -> free-form build information recorded in the manifest.
+            drop: units to remove altogether (in the same atomic swap).
         Must be called under :meth:`writer_lock`.
         """
         old = self.manifest()
         new = Manifest(old.generation + 1, {u: dict(t) for u, t in old.units.items()}, dict(old.info))
+        for unit in drop:
+            new.units.pop(unit, None)
+            new.info.pop(unit, None)
         stamp = f"g{new.generation:06d}-{int(time.time())}"
         for unit, tables in replace.items():
             new.units[unit] = {}
@@ -178,7 +192,7 @@ class Store:
         manifest = self.manifest()
         paths = self.table_files(table, manifest)
         if filter_space is not None:
-            units = {u for u in manifest.units if u.split("/")[0] == filter_space}
+            units = {u for u in manifest.units if unit_space(u) == filter_space}
             keep = {self.home / f for u in units for f in manifest.units[u].get(table, [])}
             paths = [p for p in paths if p in keep]
         schema = TABLES[table]

@@ -27,7 +27,7 @@ from archbench.errors import DataFormatError
 from archbench.graphs.cg import INT_NODE_FIELDS, NODE_FIELDS, ComputationGraph
 from archbench.graphs.ops import OP_NAMES, VOCAB_VERSION, get_op
 
-from .store import Manifest, Store
+from .store import Manifest, Store, unit_space
 
 #: ``op`` is kept as the int16 vocabulary index; every other node column as read.
 _OP_NAME_ARRAY = np.array(OP_NAMES, dtype=object)
@@ -359,7 +359,7 @@ class LabelSpec:
 
 
 def _units_files(manifest: Manifest, table: str, space: str | None) -> list[str]:
-    return [f for unit in sorted(manifest.units) if space is None or unit.split("/")[0] == space
+    return [f for unit in sorted(manifest.units) if space is None or unit_space(unit) == space
             for f in manifest.units[unit].get(table, [])]
 
 
@@ -606,7 +606,7 @@ def as_graphset(X: Any, *, space: str | None = None, home: str | os.PathLike | S
 
             sp = get_space(space)
             archs = [sp.coerce(a) for a in items]
-            gs = GraphSet.from_graphs([sp.build_cg(a, config) for a in archs], arch_ids=[sp.arch_id(a) for a in archs])
+            gs = GraphSet.from_graphs([sp.build_cg(a, config) for a in archs], arch_ids=[sp.arch_id(a, config) for a in archs])
         elif not items:
             raise DataFormatError("got an empty sequence; expected ComputationGraphs or native encodings with space=...")
         else:

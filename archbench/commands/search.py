@@ -55,6 +55,8 @@ def add_parser(sub, home: argparse.ArgumentParser) -> None:
     p.add_argument("--option", action="append", type=_key_value, default=[], metavar="KEY=VALUE",
                    help="optimizer parameter, e.g. population_size=20 or refit_every=10 (repeatable)")
     p.add_argument("--dataset", help="dataset filter for every objective's labels, e.g. cifar10")
+    p.add_argument("--config", metavar="NAME",
+                   help="network config whose labels are searched (default: the space's first; see `archbench spaces`)")
     p.add_argument("--seed", type=int, default=0, help="seed of the optimizer (default 0)")
     p.add_argument("--batch-size", type=int, default=1, metavar="N", help="architectures asked per round (default 1)")
     p.add_argument("--output", "-o", metavar="PATH",
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     result, oracle = search(args.space, args.objective, args.budget, optimizer=args.optimizer, predictor=args.predictor,
                             predictor_params=dict(args.predictor_param) or None, options=dict(args.option),
-                            seed=args.seed, batch_size=args.batch_size, dataset=args.dataset, home=args.home)
+                            seed=args.seed, batch_size=args.batch_size, dataset=args.dataset, config=args.config, home=args.home)
     out = args.output or f"search-{result.space}-{result.optimizer}-seed{args.seed}.parquet"
     path = result.save(out)
     obj = result.objectives[0]

@@ -24,6 +24,8 @@ def run(args: argparse.Namespace) -> int:
             where, status = str(reader.locate(data_dir=args.data_dir)), "found"
         except ArchbenchError:
             where, status = reader.default_relpath or "(PyPI package)", "missing"
+        config = (f"per row, by {reader.config_column}" if reader.config_column is not None
+                  else reader.config or "the space's default")
         print(f"{name:18s} {reader.space:10s} {status:8s} {where}\n{'':18s} {reader.description}\n"
-              f"{'':18s} provides: {', '.join(reader.provides)}")
+              f"{'':18s} provides: {', '.join(reader.provides)}\n{'':18s} network config: {config}")
     return 0

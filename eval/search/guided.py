@@ -54,13 +54,13 @@ class GraphCache:
         """A GraphSet of ``archs``, in order."""
         from archbench.datasets.views import GraphSet
 
-        ids = [self.space.arch_id(a) for a in archs]
+        ids = [self.space.arch_id(a, self.config) for a in archs]
         new = list(dict.fromkeys(a for a, aid in zip(archs, ids) if aid not in self._pre and a not in self._built))
         if new:
             graphs = [self.space.build_cg(a, self.config) for a in new]
             for a in new:
                 self._built[a] = len(self._built)
-            self._built_sets.append(GraphSet.from_graphs(graphs, arch_ids=[self.space.arch_id(a) for a in new]))
+            self._built_sets.append(GraphSet.from_graphs(graphs, arch_ids=[self.space.arch_id(a, self.config) for a in new]))
             self._built_set = None
         if self._built_set is None and self._built_sets:
             self._built_set = GraphSet.concat(self._built_sets)

@@ -164,12 +164,15 @@ class TabularOracle(Oracle):
     Args:
         space: the search space.
         objectives: the objectives, in column order.
-        table: DataFrame indexed by ``arch_id`` (``space.arch_id(arch)``) with one column per
+        table: DataFrame indexed by ``arch_id`` (``space.arch_id(arch, config)``) with one column per
             objective, named by :attr:`Objective.key`.
+        config: the network config the table's values were measured on (default: the space's
+            first); it picks the ``arch_id`` an architecture is looked up by.
     """
 
-    def __init__(self, space: str | SearchSpace, objectives, table: pd.DataFrame) -> None:
+    def __init__(self, space: str | SearchSpace, objectives, table: pd.DataFrame, *, config: str | None = None) -> None:
         super().__init__(space, objectives)
+        self.config = self.space.config(config).name
         keys = [o.key for o in self.objectives]
         missing = [k for k in keys if k not in table.columns]
         if missing:
@@ -186,16 +189,16 @@ class TabularOracle(Oracle):
     # ---- construction ----------------------------------------------------------------------------
     @classmethod
     def from_tables(cls, space: str | SearchSpace, objectives, *, home: str | os.PathLike | None = None,
-                    dataset: str | None = None) -> "TabularOracle":
-        """Read every objective's values from the data home's tables (see :func:`label_table`)."""
+                    dataset: str | None = None, config: str | None = None) -> "TabularOracle":
+        """Read every objective's values for one network config from the data home's tables (see :func:`label_table`)."""
         sp = resolve_space(space)
         objs = parse_objectives(objectives, dataset)
-        return cls(sp, objs, label_table(sp.name, objs, home=home))
+        return cls(sp, objs, label_table(sp.name, objs, home=home, config=config), config=config)
 
     @classmethod
     def from_values(cls, space: str | SearchSpace, values: Mapping[Any, float | Sequence[float]],
-                    objectives="value:max") -> "TabularOracle":
-        """From ``{architecture or native string: value or (value per objective)}``."""
+                    objectives="value:max", config: str | None = None) -> "TabularOracle":
+        """From ``{architecture or native string: value or (value per objective)}`` measured on ``config``."""
         sp = resolve_space(space)
         objs = parse_objectives(objectives)
         rows = {}
@@ -203,15 +206,15 @@ class TabularOracle(Oracle):
             vals = np.atleast_1d(np.asarray(v, dtype=np.float64))
             if vals.shape != (len(objs),):
                 raise SearchError(f"value of {arch!r} has {vals.size} entries, expected one per objective ({len(objs)})")
-            rows[sp.arch_id(sp.coerce(arch))] = vals
+            rows[sp.arch_id(sp.coerce(arch), config)] = vals
         table = pd.DataFrame.from_dict(rows, orient="index", columns=[o.key for o in objs])
-        return cls(sp, objs, table)
+        return cls(sp, objs, table, config=config)
 
     # ---- answers ---------------------------------------------------------------------------------
     def _evaluate(self, archs: list[Hashable]) -> np.ndarray:
         rows = []
         for arch in archs:
-            aid = self.space.arch_id(arch)
+            aid = self.space.arch_id(arch, self.config)
             i = self._row.get(aid)
             if i is None:
                 raise SearchError(f"architecture {self.space.format(arch)!r} ({aid}) has no value for "
@@ -239,12 +242,14 @@ class TabularOracle(Oracle):
         return len(self._row)
 
     def __repr__(self) -> str:
-        return (f"TabularOracle({self.space.name!r}, {len(self):,} architectures, objectives="
+        return (f"TabularOracle({self.space.config_tag(self.config)!r}, {len(self):,} architectures, objectives="
                 f"{[str(o) for o in self.objectives]}, queries={self.queries})")
 
 
-def label_table(space: str, objectives: Sequence[Objective], *, home: str | os.PathLike | None = None) -> pd.DataFrame:
-    """Values of ``objectives`` for every architecture of ``space`` in the tables.
+def label_table(space: str, objectives: Sequence[Objective], *, home: str | os.PathLike | None = None,
+                config: str | None = None) -> pd.DataFrame:
+    """Values of ``objectives`` for every architecture of ``space`` built with network ``config``
+    (default: the space's first) in the tables.
 
     Returns a DataFrame indexed by ``arch_id`` with one column per objective key (NaN where an
     architecture lacks a value). An objective matching several label sets (e.g. two sources or
@@ -252,22 +257,29 @@ def label_table(space: str, objectives: Sequence[Objective], *, home: str | os.P
     """
     from archbench.datasets.catalog import arch_totals, connect, label_values
 
+    sp = resolve_space(space)
+    prefix = sp.config_tag(config) + ":"
+    where = repr(space) if sp.config(config).name == sp.default_config else f"{space!r} (network config {sp.config(config).name!r})"
+
+    def own(df: pd.DataFrame) -> pd.DataFrame:
+        return df[df["arch_id"].str.startswith(prefix)]
+
     cols: dict[str, pd.Series] = {}
     with connect(home) as con:
         totals = None
         for obj in objectives:
             if obj.is_graph_total:
                 if totals is None:
-                    totals = arch_totals(con, space).set_index("arch_id")
+                    totals = own(arch_totals(con, space)).set_index("arch_id")
                 if totals.empty:
-                    raise DataFormatError(f"no {space!r} architectures in the tables; build them: archbench build {space}")
+                    raise DataFormatError(f"no {where} architectures in the tables; build them: archbench build {space}")
                 cols[obj.key] = totals[obj.metric].astype(np.float64)
                 continue
-            df = label_values(con, space, obj.metric, dataset=obj.dataset, source=obj.source,
-                              fidelity=obj.fidelity, device=obj.device)
+            df = own(label_values(con, space, obj.metric, dataset=obj.dataset, source=obj.source,
+                                  fidelity=obj.fidelity, device=obj.device))
             if df.empty:
                 raise DataFormatError(
-                    f"no {space!r} labels match objective {obj.describe()}; list what exists with: archbench query "
+                    f"no {where} labels match objective {obj.describe()}; list what exists with: archbench query "
                     f"\"SELECT DISTINCT source, dataset, metric, fidelity, device FROM metrics WHERE space = '{space}'\"")
             combo = ["source", "dataset", "fidelity", "device"]
             sets = df[combo].astype(object).where(df[combo].notna(), None).drop_duplicates()

@@ -170,7 +170,7 @@ def run_search(optimizer: Optimizer, oracle: Oracle, budget: int, *, batch_size:
     traj = pd.DataFrame({
         "query": np.arange(1, len(archs_all) + 1, dtype=np.int64),
         "arch": [space.format(a) for a in archs_all],
-        "arch_id": [space.arch_id(a) for a in archs_all],
+        "arch_id": [space.arch_id(a, getattr(oracle, "config", None)) for a in archs_all],
         "value": first,
         "best_so_far": best,
     })
@@ -186,7 +186,8 @@ def run_search(optimizer: Optimizer, oracle: Oracle, budget: int, *, batch_size:
 
 def search(space: str, objectives, budget: int, *, optimizer: str | None = None, predictor: Any = None,
            predictor_params: dict[str, Any] | None = None, options: dict[str, Any] | None = None, seed: int = 0,
-           batch_size: int = 1, dataset: str | None = None, home: str | os.PathLike | None = None) -> tuple[SearchResult, "Oracle"]:
+           batch_size: int = 1, dataset: str | None = None, config: str | None = None,
+           home: str | os.PathLike | None = None) -> tuple[SearchResult, "Oracle"]:
     """Search a space against the benchmark tables (what ``archbench search`` runs).
 
     Args:
@@ -202,6 +203,7 @@ def search(space: str, objectives, budget: int, *, optimizer: str | None = None,
         options: further optimizer parameters (e.g. ``{"population_size": 20}``).
         seed, batch_size: see :func:`run_search` and the optimizers.
         dataset: label dataset filter applied to every objective.
+        config: the network config whose labels and graphs are searched (default: the space's first).
         home: data home with the tables.
     Returns:
         ``(result, oracle)``: the search and the oracle (for the global optimum / true front).
@@ -211,7 +213,7 @@ def search(space: str, objectives, budget: int, *, optimizer: str | None = None,
     from .oracle import TabularOracle, parse_objectives
 
     objs = parse_objectives(objectives, dataset)
-    oracle = TabularOracle.from_tables(space, objs, home=home)
+    oracle = TabularOracle.from_tables(space, objs, home=home, config=config)
     params = dict(options or {})
     pretrained = None
     if predictor is not None and not isinstance(predictor, str):
@@ -244,5 +246,6 @@ def search(space: str, objectives, budget: int, *, optimizer: str | None = None,
         if predictor_params:
             params.setdefault("predictor_params", predictor_params)
         params.setdefault("graphs", load_graphs(home, space=oracle.space.name))
+        params.setdefault("config", oracle.config)
     opt = get_optimizer(optimizer, oracle.space, seed=seed, **params)
     return run_search(opt, oracle, budget, batch_size=batch_size), oracle

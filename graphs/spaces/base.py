@@ -82,9 +82,19 @@ class SearchSpace(ABC):
         """Short stable key of an architecture within its space (default: digest of the encoding)."""
         return hashlib.blake2b(self.format(arch).encode(), digest_size=8).hexdigest()
 
-    def arch_id(self, arch: Hashable) -> str:
-        """Table key ``"{space}:{key}"`` used by every Parquet table."""
-        return f"{self.name}:{self.arch_key(arch)}"
+    def config_tag(self, config: str | None = None) -> str:
+        """``"{space}"`` for the default network config, ``"{space}@{config}"`` for any other.
+
+        The tag prefixes :meth:`arch_id` and names the config's units in a data home, so several
+        configs of one space live side by side in the tables.
+        """
+        name = self.config(config).name
+        return self.name if name == self.default_config else f"{self.name}{CONFIG_SEP}{name}"
+
+    def arch_id(self, arch: Hashable, config: str | None = None) -> str:
+        """Table key of ``arch`` built with network ``config``: ``"{space}:{key}"`` for the default
+        config, ``"{space}@{config}:{key}"`` for another (see :func:`split_arch_id`)."""
+        return f"{self.config_tag(config)}:{self.arch_key(arch)}"
 
     def coerce(self, arch: Any) -> Hashable:
         """Accept a native string or an architecture value."""
@@ -97,6 +107,18 @@ class SearchSpace(ABC):
 
 
 SPACES: Registry[type[SearchSpace]] = Registry("search space")
+
+#: Separates the space from a non-default network config in :meth:`SearchSpace.config_tag`.
+CONFIG_SEP = "@"
+
+
+def split_arch_id(arch_id: str) -> tuple[str, str | None, str]:
+    """``"{space}[@{config}]:{key}"`` -> ``(space, config or None for the default config, key)``."""
+    tag, sep, key = arch_id.partition(":")
+    if not sep or not tag or not key:
+        raise EncodingError(f"an arch_id looks like 'space:key' or 'space@config:key', found {arch_id!r}")
+    space, at, config = tag.partition(CONFIG_SEP)
+    return space, (config if at else None), key
 
 
 class EdgeOpCellSpace(SearchSpace):

@@ -142,3 +142,16 @@ def test_empty_file_is_a_data_format_error(name, tmp_path):
     path.write_bytes(b"")
     with pytest.raises(DataFormatError):
         get_reader(name).read(path=path)
+
+
+@pytest.mark.parametrize("name", ALL_READERS)
+def test_reader_rows_name_network_configs_of_their_space(name, synthetic):
+    # The build puts every row on the graphs of the network config it was measured on.
+    from archbench.datasets.build import row_configs
+    from archbench.graphs.spaces import get_space
+
+    reader = get_reader(name)
+    space = get_space(reader.space)
+    assert reader.config is None or reader.config in space.configs
+    assert reader.config_column is None or (reader.config is None and reader.config_column in READER_COLUMNS)
+    assert set(row_configs(reader, space, reader.read(path=synthetic(name)))) <= set(space.configs)

@@ -43,6 +43,20 @@ def test_newer_schema_version_is_refused(tmp_path):
         check_file_schema("edges", pq.read_schema(tmp_path / "plain.parquet"), "plain.parquet")
 
 
+def test_v1_tables_and_manifest_stay_readable(home):
+    # v2 only added the network config to non-default arch ids; a v1 home (one config per space,
+    # plain ids) is still valid v2 data, so it must read as it is.
+    build("tinychain", home=home, sources=[], workers=1, limit=3, progress=False)
+    store = Store(home)
+    for path in store.table_files("archs"):
+        table = pq.read_table(path)
+        pq.write_table(table.replace_schema_metadata({METADATA_KEY: json.dumps({"table": "archs", "version": 1})}), path)
+    raw = json.loads(store.manifest_path.read_text())
+    raw["schema_version"] = 1
+    store.manifest_path.write_text(json.dumps(raw))
+    assert store.read_table("archs").num_rows == 3
+
+
 def test_newer_manifest_is_refused(home):
     build("tinychain", home=home, sources=[], workers=1, limit=3, progress=False)
     path = home / "manifest.json"
