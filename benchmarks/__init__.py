@@ -14,7 +14,7 @@ _READER_MODULES = ("nats_csv", "analognas", "help_latency", "hw_nas_bench_360", 
                   "darts_naslib_zc", "darts_antoyang", "darts_oncenas",
                   "transnas101", "help_mobile", "fbnet_nasflat_zc",
                   "nasbench_graph", "nasbench_nlp", "spikenas",
-                  "nb101_tfrecord", "nb101_1k", "nb101_naslib_zc", "nb101_ecnas_surrogate")
+                  "nb101_tfrecord", "nb101_1k", "nb101_naslib_zc", "nb101_ecnas_surrogate", "hat")
 _loaded = False
 
 

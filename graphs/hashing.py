@@ -38,7 +38,9 @@ Rules (``v(i)`` is the value of node ``i``):
    function attributes are by op category: ``conv`` -> kernel, stride, padding, dilation, groups,
    bias; ``pool`` -> kernel, stride, padding (none for ``global_avg_pool``); ``linear`` and
    ``norm`` -> bias (affine); ``graph`` -> kernel, bias; ``neuron`` -> kernel, dilation;
-   ``recurrent`` -> groups (see :mod:`archbench.graphs.ops`); none for the rest (``c_out`` is part of the output shape). Input
+   ``recurrent`` -> groups (see :mod:`archbench.graphs.ops`); ``crop`` -> kernel, padding;
+   ``channel_shuffle`` -> groups; ``embedding`` -> groups (vocabulary size); ``attention`` -> groups,
+   padding (softmax scale and causal mask); none for the rest (``c_out`` is part of the output shape). Input
    shapes, params and FLOPs follow from these and are not hashed separately.
 7. The graph hash is ``H(HASH_VERSION, input shape, num_classes, v(output), rule-8 pairs)``. The search-space
    name, encoding and config are *not* included: the same network from two spaces hashes equal.
@@ -88,9 +90,12 @@ _FUNCTION_ATTRS: dict[str, tuple[str, ...]] = {
     "graph": ("kernel", "bias"),  # heads / K / stacks; the edge count (groups) is data, not function
     "neuron": ("kernel", "dilation"),  # firing threshold, membrane decay
     "recurrent": ("groups",),  # state slot
+    "embedding": ("groups",),  # vocabulary size of an embedding table (unembed: c_out, in the shape)
+    "attention": ("groups", "padding"),  # softmax: score scale 1/sqrt(d_k), causal mask
 }
 #: ... except where one op of a category differs.
-_FUNCTION_ATTRS_BY_OP: dict[str, tuple[str, ...]] = {"global_avg_pool": ()}
+_FUNCTION_ATTRS_BY_OP: dict[str, tuple[str, ...]] = {
+    "global_avg_pool": (), "crop": ("kernel", "padding"), "channel_shuffle": ("groups",)}
 
 # Node kinds, most frequent first (the main loop tests them in this order).
 _UNARY, _PASS, _NARY, _ZERO, _INPUT, _OUTPUT = range(6)

@@ -55,6 +55,63 @@ Ops added in vocabulary v2 for non-CNN spaces (shape, attribute, parameter and F
   multiply-accumulate, fire-and-reset as one). One graph evaluation is one simulation time step.
 * ``channel_avg_pool``: mean over groups of ``kernel`` consecutive channels,
   ``(C, H, W) -> (C/kernel, H, W)`` (an SNN's population-voting layer); one FLOP per input element.
+
+Ops added in vocabulary v3 (no parameters, no FLOPs: they only move or drop values):
+
+* ``crop``: ``F.pad(x, (0, p, 0, p))[:, :, k:, k:]`` with ``p = padding`` zero rows/columns
+  appended at the bottom/right and ``k = kernel`` rows/columns dropped at the top/left,
+  ``(C, H, W) -> (C, H + p - k, W + p - k)``. DARTS's FactorizedReduce reads ``x[:, :, 1:, 1:]``
+  (kernel 1, padding 0); TransNAS-Bench-101's (as NAS-Bench-201's) pads first and reads the input
+  shifted by one pixel (kernel 1, padding 1).
+* ``channel_shuffle``: ShuffleNet's fixed channel permutation in ``groups`` groups,
+  ``x.view(N, g, C/g, H, W).transpose(1, 2).reshape(N, C, H, W)`` (``torch.nn.ChannelShuffle``);
+  ``groups`` must divide C.
+
+Ops added in vocabulary v3 for transformers (HAT's encoder-decoder SubTransformers). Sequence
+layout: a sequence of L tokens with d features is ``(d, L, 1)`` (channels = features, H =
+positions), so position-wise linear layers are 1x1 ``conv`` nodes (``Ci*Co + b*Co`` params,
+``L*(Ci*Co + b*Co)`` FLOPs, exactly ``nn.Linear`` applied per token) and ``layer_norm`` normalizes
+each position over its d features. Token ids enter as ``(1, L, 1)``. Multi-head attention works
+on ``(G, M, N)`` = G heads (channels) of an M x N matrix (H x W):
+
+  ============  =================================  =====================  ==================
+  op            shape                              params                 FLOPs
+  ============  =================================  =====================  ==================
+  embedding     (1, L, 1) -> (c_out, L, 1)         V*c_out (V = groups);  0 (a table lookup)
+                [tokens, tied]                     0 when tied
+  unembed       (C, L, 1) -> (c_out, L, 1)         c_out*C (no bias);     L*C*c_out
+                [x, tied]                          0 when tied
+  pos_encoding  (C, L, 1) -> same                  0                      C*L
+  split_heads   (D, L, 1) -> (G, L, D/G)           0                      0
+  merge_heads   (G, L, E) -> (G*E, L, 1)           0                      0
+  transpose     (G, M, N) -> (G, N, M)             0                      0
+  matmul        (G, M, K), (G, K, N) -> (G, M, N)  0                      G*M*K*N
+  softmax       (G, M, N) -> same (over N)         0                      G*M*N
+  concat_seq    (C, L_i, W)... -> (C, sum L_i, W)  0                      0
+  ============  =================================  =====================  ==================
+
+* ``embedding``: row lookup ``E[token]`` in a ``V x c_out`` table (``groups`` = V, the vocabulary
+  size). With a second input the node has no table of its own: it reads the first ``c_out``
+  columns of the table of that input, which must be an ``embedding`` node with its own table,
+  the same ``groups`` and at least ``c_out`` channels (weight tying, fairseq's
+  ``--share-all-embeddings``); the second input's value is not used.
+* ``unembed``: projection onto the vocabulary, ``logits = x E^T`` for a ``c_out x C`` table
+  (``c_out`` = vocabulary size). With a second input (an ``embedding`` node with its own table of
+  ``c_out`` rows and at least C columns) it uses that table's first C columns (tied output
+  embedding), without parameters of its own.
+* ``pos_encoding``: ``x * sqrt(C) + PE`` with fixed sinusoidal position encodings PE (Vaswani et
+  al. 2017's input scaling and positions, in fairseq's layout: first half sines, second half
+  cosines, positions counted from 2); one multiply-add per element.
+* ``split_heads`` (``groups`` = heads G, which must divide D) and ``merge_heads`` (its inverse):
+  ``x.view(G, D/G, L).transpose`` and back.
+* ``transpose``: swaps the two matrix dims of every head (``K -> K^T``).
+* ``matmul``: batched matrix product per head (``torch.matmul``), e.g. ``Q K^T`` and ``A V``; not
+  commutative (argument order matters).
+* ``softmax``: over the last dim (W). ``groups`` = d_k > 0 scales the scores by
+  ``1/sqrt(d_k)`` first (scaled dot-product attention; 0 = no scaling); ``padding`` = 1 masks the
+  future (entry (m, n) is dropped when ``n > m + N - M``: causal decoder self-attention).
+* ``concat_seq``: concatenation along positions (H), in input order (HAT's arbitrary
+  encoder-decoder attention attends to the concatenated outputs of the last encoder layers).
 """
 from __future__ import annotations
 
@@ -63,7 +120,7 @@ from typing import Callable, Sequence
 
 from archbench.errors import GraphValidationError, UnknownOpError
 
-VOCAB_VERSION = 2  # v2: + channel_slice (NAS-Bench-101 truncation); graph, recurrent and spiking ops (25..37)
+VOCAB_VERSION = 3  # v2: + channel_slice (NAS-Bench-101 truncation); graph, recurrent and spiking ops (25..37); v3: + crop (38), channel_shuffle (39); transformer ops (40..48)
 
 Shape = tuple[int, int, int]
 
@@ -293,6 +350,114 @@ def _lif_cost(ins: Sequence[Shape], out: Shape, a: dict) -> tuple[int, int]:
     return 0, 2 * _numel(out)
 
 
+def _crop_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    c, h, w = ins[0]
+    k, p = a["kernel"], a["padding"]
+    if k < 0 or p < 0:
+        raise GraphValidationError(f"crop needs offset kernel >= 0 and padding >= 0, found kernel={k}, padding={p}")
+    if min(h, w) + p - k < 1:
+        raise GraphValidationError(f"crop of {_fmt(ins[0])} with padding={p}, offset kernel={k} leaves no pixels")
+    return (c, h + p - k, w + p - k)
+
+
+def _channel_shuffle_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    c = ins[0][0]
+    g = a["groups"]
+    if g < 1 or c % g:
+        raise GraphValidationError(f"channel_shuffle groups={g} must divide its {c} input channels")
+    return ins[0]
+
+
+# ---- v3: transformers (sequences are (d, L, 1); attention matrices (heads, M, N)) ------------------
+
+def _sequence(shape: Shape, what: str) -> tuple[int, int]:
+    c, length, w = shape
+    if w != 1:
+        raise GraphValidationError(f"{what} takes a sequence (C x L x 1: C features at L positions), found {_fmt(shape)}")
+    return c, length
+
+
+def _embedding_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    c, length = _sequence(ins[0], "embedding")
+    if c != 1:
+        raise GraphValidationError(f"embedding takes token ids 1 x L x 1, found {_fmt(ins[0])}")
+    if a["c_out"] < 1 or a["groups"] < 1:
+        raise GraphValidationError(f"embedding needs c_out >= 1 features and groups = vocabulary size >= 1, "
+                                   f"found c_out={a['c_out']}, groups={a['groups']}")
+    if len(ins) == 2 and a["c_out"] > ins[1][0]:
+        raise GraphValidationError(f"a tied embedding reads the first c_out={a['c_out']} columns of its second "
+                                   f"input's table, which has only {ins[1][0]}")
+    return (a["c_out"], length, 1)
+
+
+def _embedding_cost(ins: Sequence[Shape], out: Shape, a: dict) -> tuple[int, int]:
+    return (a["groups"] * out[0] if len(ins) == 1 else 0), 0
+
+
+def _unembed_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    c, length = _sequence(ins[0], "unembed")
+    if a["c_out"] < 1:
+        raise GraphValidationError(f"unembed needs c_out = vocabulary size >= 1, found {a['c_out']}")
+    if len(ins) == 2 and c > ins[1][0]:
+        raise GraphValidationError(f"a tied unembed reads the first {c} columns of its second input's table, "
+                                   f"which has only {ins[1][0]}")
+    return (a["c_out"], length, 1)
+
+
+def _unembed_cost(ins: Sequence[Shape], out: Shape, a: dict) -> tuple[int, int]:
+    c, length = ins[0][0], ins[0][1]
+    return (out[0] * c if len(ins) == 1 else 0), length * c * out[0]
+
+
+def _pos_encoding_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    _sequence(ins[0], "pos_encoding")
+    return ins[0]
+
+
+def _split_heads_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    d, length = _sequence(ins[0], "split_heads")
+    g = a["groups"]
+    if g < 1 or d % g:
+        raise GraphValidationError(f"split_heads groups={g} (heads) must divide its {d} features")
+    return (g, length, d // g)
+
+
+def _merge_heads_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    g, length, e = ins[0]
+    return (g * e, length, 1)
+
+
+def _transpose_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    g, m, n = ins[0]
+    return (g, n, m)
+
+
+def _matmul_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    (g, m, k), (g2, k2, n) = ins
+    if g != g2 or k != k2:
+        raise GraphValidationError(f"matmul multiplies G x M x K by G x K x N (per head), found {_fmt(ins[0])} and {_fmt(ins[1])}")
+    return (g, m, n)
+
+
+def _matmul_cost(ins: Sequence[Shape], out: Shape, a: dict) -> tuple[int, int]:
+    return 0, _numel(out) * ins[0][2]
+
+
+def _softmax_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    if a["groups"] < 0 or a["padding"] not in (0, 1):
+        raise GraphValidationError(f"softmax needs groups = d_k >= 0 (score scale 1/sqrt(d_k), 0: none) and padding "
+                                   f"0 or 1 (causal mask), found groups={a['groups']}, padding={a['padding']}")
+    return ins[0]
+
+
+def _concat_seq_shape(ins: Sequence[Shape], a: dict) -> Shape:
+    c, w = ins[0][0], ins[0][2]
+    for other in ins[1:]:
+        if (other[0], other[2]) != (c, w):
+            raise GraphValidationError(f"concat_seq needs equal channels and widths, found {_fmt(ins[0])} and {_fmt(other)}")
+    return (c, sum(s[1] for s in ins), w)
+
+
 def _channel_pool_shape(ins: Sequence[Shape], a: dict) -> Shape:
     c, h, w = ins[0]
     k = a["kernel"]
@@ -308,7 +473,8 @@ class OpSpec:
         name: the op's name in graphs, tables and errors.
         index: stable integer id (append-only; used for one-hot features).
         category: io, conv, linear, norm, activation, elementwise, pool, structural; v2 adds
-            graph (graph convolutions), recurrent (state, carry) and neuron (spiking neurons).
+            graph (graph convolutions), recurrent (state, carry) and neuron (spiking neurons);
+            v3 adds embedding (embedding, unembed, pos_encoding) and attention (matmul, softmax).
         min_inputs, max_inputs: arity (``max_inputs=None`` means variadic).
         commutative: input order does not matter (add, mul).
         zero_preserving: an all-zero input gives an all-zero output (used by the canonical hash).
@@ -377,6 +543,19 @@ _OPS: tuple[OpSpec, ...] = (
     # v2: spiking networks (SpikeNAS-Bench)
     _op("lif",            36, "neuron",      (1, 1),    False, True,  _lif_shape,        _lif_cost,       "leaky integrate-and-fire neuron; kernel = threshold, dilation = 1/tau (thousandths)"),
     _op("channel_avg_pool", 37, "pool",      (1, 1),    False, True,  _channel_pool_shape, _global_pool_cost, "mean over groups of kernel consecutive channels"),
+    # v3: exact DARTS / TransNAS-Bench-101 factorized reduce and FBNet channel shuffle
+    _op("crop",           38, "structural",  (1, 1),    False, True,  _crop_shape,       _no_cost,        "zero-pad padding rows/cols at bottom/right, then drop kernel rows/cols at top/left"),
+    _op("channel_shuffle", 39, "structural", (1, 1),    False, True,  _channel_shuffle_shape, _no_cost,   "ShuffleNet channel shuffle in groups groups (torch.nn.ChannelShuffle)"),
+    # v3: transformers (sequences d x L x 1; attention heads x M x N)
+    _op("embedding",      40, "embedding",   (1, 2),    False, False, _embedding_shape,  _embedding_cost, "token embedding lookup (groups = vocabulary size); a 2nd input ties it to that embedding's table"),
+    _op("unembed",        41, "embedding",   (1, 2),    False, True,  _unembed_shape,    _unembed_cost,   "projection onto the vocabulary (c_out), no bias; a 2nd input ties it to that embedding's table"),
+    _op("pos_encoding",   42, "embedding",   (1, 1),    False, False, _pos_encoding_shape, _per_output,   "x * sqrt(C) + fixed sinusoidal position encodings"),
+    _op("split_heads",    43, "structural",  (1, 1),    False, True,  _split_heads_shape, _no_cost,       "D x L x 1 -> groups heads x L x D/groups"),
+    _op("merge_heads",    44, "structural",  (1, 1),    False, True,  _merge_heads_shape, _no_cost,       "G x L x E -> G*E x L x 1 (inverse of split_heads)"),
+    _op("transpose",      45, "structural",  (1, 1),    False, True,  _transpose_shape,  _no_cost,        "G x M x N -> G x N x M (per-head matrix transpose)"),
+    _op("matmul",         46, "attention",   (2, 2),    False, True,  _matmul_shape,     _matmul_cost,    "per-head matrix product G x M x K @ G x K x N (not commutative)"),
+    _op("softmax",        47, "attention",   (1, 1),    False, False, _softmax_shape,    _per_output,     "softmax over the last dim; groups = d_k scales by 1/sqrt(d_k), padding = 1 causal mask"),
+    _op("concat_seq",     48, "structural",  (1, None), False, True,  _concat_seq_shape, _no_cost,        "concatenation along positions (H), in input order"),
 )
 # fmt: on
 

@@ -18,7 +18,9 @@ Tensor convention:
 Layer semantics follow NAS-Bench-201 where it matters: ``avg_pool`` does not count padded zeros
 (``count_include_pad=False``) and ``zero`` is ``x[:, :, ::s, ::s].mul(0.)`` when it keeps the
 channel count (zeros of the node's output shape otherwise). ``batch_norm`` is ``BatchNorm2d`` on
-feature maps and ``BatchNorm1d`` on vectors; ``layer_norm`` normalizes over channels. Parameter
+feature maps and ``BatchNorm1d`` on vectors; ``layer_norm`` normalizes over channels. ``crop`` is
+:class:`Crop` (``F.pad`` then ``x[:, :, k:, k:]``, as DARTS's and TransNAS-Bench-101's
+FactorizedReduce write it) and ``channel_shuffle`` is ``torch.nn.ChannelShuffle``. Parameter
 counts equal the graph's ``params`` for every graph.
 
 Graph convolutions (``gcn_conv`` ... ``graph_conv``, see :mod:`archbench.graphs.ops`) run the
@@ -30,6 +32,15 @@ required when a graph convolution sees more than one node. A graph whose output 
 ``(num_classes, N, 1)`` after graph convolutions (node classification) returns per-node logits
 ``(B, N, num_classes)``. CNN graphs ignore ``edge_index`` and still trace with ``torch.fx``;
 graphs with graph convolutions trace with :class:`LeafTracer` (torch_geometric layers as leaves).
+
+Transformer graphs (vocabulary v3, see :mod:`archbench.graphs.ops`) lay sequences out as feature
+maps ``(N, d, L, 1)`` and attention heads as ``(N, heads, M, N')``. Token ids come in as a float
+map ``(N, 1, L, 1)`` (every input node of a graph receives the module's one argument, so an
+encoder-decoder reads the same ids as source and target). A graph whose output is
+``(num_classes, L, 1)`` after transformer ops returns per-position logits ``(N, L, num_classes)``.
+A tied ``embedding`` or ``unembed`` (a node without parameters of its own, the second input an
+``embedding`` with its table) reads the table of that node's layer, so ``module.parameters()``
+holds every table once.
 
 Recurrent and spiking ops compute one time step from the initial state: ``state`` gives zeros
 (the initial hidden state), ``carry`` returns its first input, and ``lif`` fires where the
@@ -158,6 +169,33 @@ class ChannelSlice(nn.Module):
         return f"channels={self.channels}"
 
 
+class Crop(nn.Module):
+    """``F.pad(x, (0, padding, 0, padding))[:, :, offset:, offset:]``: pad bottom/right with zeros, drop top/left.
+
+    DARTS's FactorizedReduce reads ``x[:, :, 1:, 1:]`` (offset 1, padding 0); TransNAS-Bench-101's
+    reads the one-pixel-shifted, zero-padded input (offset 1, padding 1).
+
+    Args:
+        offset: rows and columns dropped at the top and left (the op's ``kernel``).
+        padding: zero rows and columns appended at the bottom and right first.
+    """
+
+    def __init__(self, offset: int, padding: int) -> None:
+        super().__init__()
+        self.offset, self.padding = offset, padding
+
+    def forward(self, x: Tensor) -> Tensor:
+        # Both tests read build-time attributes, so fx records F.pad and one getitem at most.
+        if self.padding:
+            x = F.pad(x, (0, self.padding, 0, self.padding))
+        if self.offset:
+            x = x[:, :, self.offset:, self.offset:]
+        return x
+
+    def extra_repr(self) -> str:
+        return f"offset={self.offset}, padding={self.padding}"
+
+
 # ---- the op -> layer table -------------------------------------------------------------------------
 
 class Layer(NamedTuple):
@@ -258,6 +296,180 @@ class ChannelAvgPool(nn.Module):
 
     def extra_repr(self) -> str:
         return f"group={self.group}"
+
+
+# ---- v3: transformer layers (sequences (N, d, L, 1), attention heads (N, G, M, N')) ------------------
+
+class TokenEmbedding(nn.Module):
+    """Embedding lookup: token ids ``(N, 1, L, 1)`` (float or long) -> ``(N, dim, L, 1)``.
+
+    Args:
+        num_embeddings: vocabulary size V.
+        dim: features per token.
+        tied: no table of its own; :meth:`tie` points it at another embedding's table (first ``dim`` columns).
+    """
+
+    def __init__(self, num_embeddings: int, dim: int, tied: bool = False) -> None:
+        super().__init__()
+        self.num_embeddings, self.dim = num_embeddings, dim
+        self.weight = None if tied else nn.Parameter(torch.randn(num_embeddings, dim))
+        # A tuple, so the source's table stays registered only where it lives (parameters() counts it once).
+        self._source: tuple[nn.Module, ...] = ()
+
+    def tie(self, source: "TokenEmbedding") -> None:
+        """Read ``source``'s table (its first ``dim`` columns) instead of an own one."""
+        self._source = (source,)
+
+    def table(self) -> Tensor:
+        return self._source[0].weight[:, : self.dim] if self._source else self.weight
+
+    def forward(self, tokens: Tensor, *tied_to: Tensor) -> Tensor:
+        ids = tokens[:, 0, :, 0].long()
+        return F.embedding(ids, self.table()).transpose(1, 2).unsqueeze(3)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.dim}, tied={self.weight is None}"
+
+
+class Unembed(nn.Module):
+    """Projection onto the vocabulary without bias: ``(N, dim, L, 1) -> (N, vocab, L, 1)``.
+
+    Args:
+        vocab: vocabulary size (output channels).
+        dim: input features.
+        tied: no table of its own; :meth:`tie` points it at an embedding's table (first ``dim`` columns).
+    """
+
+    def __init__(self, vocab: int, dim: int, tied: bool = False) -> None:
+        super().__init__()
+        self.vocab, self.dim = vocab, dim
+        self.weight = None if tied else nn.Parameter(torch.randn(vocab, dim) * dim ** -0.5)
+        self._source: tuple[nn.Module, ...] = ()
+
+    def tie(self, source: TokenEmbedding) -> None:
+        self._source = (source,)
+
+    def forward(self, x: Tensor, *tied_to: Tensor) -> Tensor:
+        weight = self._source[0].weight[:, : self.dim] if self._source else self.weight
+        return F.linear(x.squeeze(3).transpose(1, 2), weight).transpose(1, 2).unsqueeze(3)
+
+    def extra_repr(self) -> str:
+        return f"{self.dim}, {self.vocab}, tied={self.weight is None}"
+
+
+def sinusoidal_table(dim: int, length: int, first_position: int = 2) -> Tensor:
+    """fairseq's sinusoidal position encodings ``(dim, length)``: sines in the first half, cosines in the second.
+
+    Positions start at ``first_position`` (fairseq: padding index 1 + 1); an odd ``dim`` gets a zero last row.
+    """
+    half = dim // 2
+    step = torch.log(torch.tensor(10000.0)) / max(half - 1, 1)
+    freqs = torch.exp(torch.arange(half, dtype=torch.float32) * -step)
+    angles = torch.arange(first_position, first_position + length, dtype=torch.float32)[:, None] * freqs[None, :]
+    table = torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+    if dim % 2:
+        table = torch.cat([table, torch.zeros(length, 1)], dim=1)
+    return table.t().contiguous()
+
+
+class PositionalEncoding(nn.Module):
+    """``x * sqrt(dim) + PE`` on ``(N, dim, L, 1)`` with fixed sinusoidal PE (a buffer, not a parameter)."""
+
+    def __init__(self, dim: int, length: int) -> None:
+        super().__init__()
+        self.scale = float(dim) ** 0.5
+        self.register_buffer("pe", sinusoidal_table(dim, length)[None, :, :, None], persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.scale + self.pe
+
+
+class SplitHeads(nn.Module):
+    """``(N, D, L, 1) -> (N, heads, L, D/heads)``."""
+
+    def __init__(self, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.squeeze(3).unflatten(1, (self.heads, -1)).transpose(2, 3)
+
+    def extra_repr(self) -> str:
+        return f"heads={self.heads}"
+
+
+class MergeHeads(nn.Module):
+    """``(N, G, L, E) -> (N, G*E, L, 1)`` (inverse of :class:`SplitHeads`)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.transpose(2, 3).flatten(1, 2).unsqueeze(3)
+
+
+class MatrixTranspose(nn.Module):
+    """Swap the two matrix dims of every head: ``(N, G, M, K) -> (N, G, K, M)``."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.transpose(2, 3)
+
+
+class MatMul(nn.Module):
+    """Per-head matrix product ``(N, G, M, K) @ (N, G, K, N') -> (N, G, M, N')``."""
+
+    def forward(self, a: Tensor, b: Tensor) -> Tensor:
+        return torch.matmul(a, b)
+
+
+class ScaledSoftmax(nn.Module):
+    """Softmax over the last dim of ``(N, G, M, K)`` after scaling by ``1/sqrt(d_k)`` and an optional causal mask.
+
+    Args:
+        d_k: key dim for the score scale (0: no scaling).
+        causal: drop entry (m, k) where ``k > m + K - M`` (a query never sees later positions).
+        rows, cols: M and K, for the mask.
+    """
+
+    def __init__(self, d_k: int, causal: bool, rows: int, cols: int) -> None:
+        super().__init__()
+        self.scale = float(d_k) ** -0.5 if d_k > 0 else 1.0
+        mask = torch.ones(rows, cols, dtype=torch.bool).triu(cols - rows + 1) if causal else None
+        self.register_buffer("mask", mask, persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x * self.scale
+        if self.mask is not None:
+            x = x.masked_fill(self.mask, float("-inf"))
+        return torch.softmax(x, dim=-1)
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale:.4g}, causal={self.mask is not None}"
+
+
+class ConcatSeq(nn.Module):
+    """Concatenation along positions (dim 2), in argument order."""
+
+    def forward(self, *xs: Tensor) -> Tensor:
+        return torch.cat(xs, dim=2)
+
+
+#: Transformer ops: a graph with one of them may end in per-position outputs ``(num_classes, L, 1)``.
+SEQUENCE_OPS: tuple[str, ...] = ("embedding", "unembed", "pos_encoding", "split_heads", "merge_heads", "transpose",
+                                 "matmul", "softmax", "concat_seq")
+#: Ops that may read another embedding node's table (their second input).
+TIED_OPS: tuple[str, ...] = ("embedding", "unembed")
+
+
+def _tie(module: nn.Module, graph: "ComputationGraph", i: int, source: int) -> None:
+    """Point node ``i``'s layer at the table of embedding node ``source`` (checked against the graph)."""
+    node, src = graph.node(i), graph.node(source)
+    vocab = node.groups if node.op == "embedding" else node.c_out
+    width = node.c_out if node.op == "embedding" else node.c_in
+    if src.op != "embedding" or src.params == 0:
+        raise GraphValidationError(f"node {i} ({node.op}) is tied to node {source} ({src.op}), which is not an "
+                                   f"embedding with its own table")
+    if src.groups != vocab or src.c_out < width:
+        raise GraphValidationError(f"node {i} ({node.op}) needs a {vocab} x >={width} table, but embedding node "
+                                   f"{source} has a {src.groups} x {src.c_out} one")
+    getattr(module, f"n{i}").tie(getattr(module, f"n{source}"))
 
 
 def _batched_edges(edge_index: Tensor, graphs: int | Tensor, nodes: int | Tensor) -> Tensor:
@@ -369,6 +581,19 @@ LAYERS: dict[str, Layer] = {
     "carry": Layer(None, None, lambda n, rank: Carry()),
     "lif": Layer(None, None, lambda n, rank: LIF(n.kernel / 1000.0, n.dilation / 1000.0)),
     "channel_avg_pool": Layer(None, None, lambda n, rank: ChannelAvgPool(n.kernel)),
+    # v3 ops
+    "crop": Layer(MAP, MAP, lambda n, rank: Crop(n.kernel, n.padding)),
+    "channel_shuffle": Layer(MAP, MAP, lambda n, rank: nn.ChannelShuffle(n.groups)),
+    # v3: transformers; a tied embedding/unembed is the node without parameters (see _tie)
+    "embedding": Layer(MAP, MAP, lambda n, rank: TokenEmbedding(n.groups, n.c_out, tied=n.params == 0)),
+    "unembed": Layer(MAP, MAP, lambda n, rank: Unembed(n.c_out, n.c_in, tied=n.params == 0)),
+    "pos_encoding": Layer(MAP, MAP, lambda n, rank: PositionalEncoding(n.c_out, n.h_out)),
+    "split_heads": Layer(MAP, MAP, lambda n, rank: SplitHeads(n.groups)),
+    "merge_heads": Layer(MAP, MAP, lambda n, rank: MergeHeads()),
+    "transpose": Layer(MAP, MAP, lambda n, rank: MatrixTranspose()),
+    "matmul": Layer(MAP, MAP, lambda n, rank: MatMul()),
+    "softmax": Layer(MAP, MAP, lambda n, rank: ScaledSoftmax(n.groups, bool(n.padding), n.h_out, n.w_out)),
+    "concat_seq": Layer(MAP, MAP, lambda n, rank: ConcatSeq()),
 }
 
 
@@ -411,13 +636,16 @@ class GraphModule(nn.Module):
         want = (graph.num_classes, 1, 1)
         got = graph.node(out).out_shape
         has_graph_ops = any(op in GRAPH_OPS for op in graph.ops)
-        # Node classification: per-node logits (num_classes, N, 1) after graph convolutions.
-        self.node_level = has_graph_ops and got[0] == graph.num_classes and got[2] == 1 and got[1] > 1
+        has_sequence_ops = any(op in SEQUENCE_OPS for op in graph.ops)
+        # Node classification: per-node logits (num_classes, N, 1) after graph convolutions;
+        # sequence models: per-position logits (num_classes, L, 1).
+        self.node_level = ((has_graph_ops or has_sequence_ops) and got[0] == graph.num_classes and got[2] == 1
+                           and got[1] > 1)
         if got != want and not self.node_level:
             raise GraphValidationError(
                 f"output node {out} has shape {got}, expected a logits vector "
                 f"{want} (num_classes={graph.num_classes}), or per-node logits ({graph.num_classes}, N, 1) "
-                f"after graph convolutions")
+                f"after graph convolutions or transformer ops")
         # edge_index is needed as soon as a graph convolution sees more than one node.
         self._needs_edge_index = any(op in GRAPH_OPS and h > 1 for op, h in zip(graph.ops, graph.nodes["h_in"]))
         edge_steps: set[str] = set()
@@ -444,6 +672,8 @@ class GraphModule(nn.Module):
                 in_ranks = [ranks[j] for j in preds[i]]
                 rank = layer.takes or max(in_ranks)
                 self.add_module(f"n{i}", layer.make(node, rank))
+                if node.op in TIED_OPS and len(preds[i]) == 2:
+                    _tie(self, graph, i, preds[i][1])
                 ranks[i] = layer.gives or rank
                 adapt = tuple(None if r == rank else (_to_map if rank == MAP else _to_vec) for r in in_ranks)
                 release = tuple(j for j in dict.fromkeys(preds[i]) if last_use[j] == i and j != out)
@@ -518,5 +748,6 @@ def to_module(graph: "ComputationGraph", seed: int | None = None) -> GraphModule
 
 
 __all__ = ["GRAPH_OPS", "LAYERS", "MAP", "VEC", "Blend", "Carry", "ChannelAvgPool", "GraphConvLayer", "LIF", "LeafTracer",
-           "NodeLogits", "State", "ChannelLayerNorm", "ChannelSlice", "Concat", "GlobalAvgPool", "GraphModule", "Layer",
+           "NodeLogits", "State", "ConcatSeq", "MatMul", "MatrixTranspose", "MergeHeads", "PositionalEncoding",
+           "ScaledSoftmax", "SplitHeads", "TokenEmbedding", "Unembed", "SEQUENCE_OPS", "TIED_OPS", "sinusoidal_table", "ChannelLayerNorm", "ChannelSlice", "Concat", "Crop", "GlobalAvgPool", "GraphModule", "Layer",
            "Product", "Sum", "Zero", "to_module"]

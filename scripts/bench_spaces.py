@@ -125,7 +125,7 @@ def main() -> None:
     parser.add_argument("--archs", type=int, default=2000, help="architectures timed per space (default 2000)")
     parser.add_argument("--limit", type=int, default=500, help="architectures built into Parquet per space (default 500)")
     parser.add_argument("--full", action="store_true", help="build every architecture of enumerable spaces instead")
-    parser.add_argument("--modules", type=int, default=20, help="NB201 modules imported with torch.fx (default 20)")
+    parser.add_argument("--modules", type=int, default=20, help="NB201 modules imported with torch.fx (default 20; 0 skips the importer)")
     parser.add_argument("--spaces", nargs="*", help="spaces to measure (default: every registered one)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=900, help="seconds per space before it counts as failed")
@@ -162,8 +162,11 @@ def main() -> None:
               f"{row['peak_rss_mb']:7.0f} {row['peak_traced_mb']:9.1f} {b['archs']:6d} "
               f"{r['archs']:>7,}/{r['nodes']:>9,}/{r['edges']:>8,} {sum(b['parquet_bytes'].values()) / 1024:10.0f} "
               f"{b['parquet_bytes_per_arch']:7.0f}  {ok}")
-    importer = _child(["--importer", "--modules", str(args.modules), "--seed", str(args.seed)], args.timeout)
-    if importer.get("status") == "failed":
+    importer = (_child(["--importer", "--modules", str(args.modules), "--seed", str(args.seed)], args.timeout)
+                if args.modules > 0 else {"status": "skipped"})
+    if importer.get("status") == "skipped":
+        print("\ntorch.fx importer: not measured (--modules 0)")
+    elif importer.get("status") == "failed":
         print(f"torch.fx importer: FAILED: {importer['error']}")
     else:
         print(f"\ntorch.fx importer on NB201: {importer['modules_per_second']:.1f} modules/s "

@@ -27,8 +27,14 @@ How it works:
    ``H * W > 1``, and any ``nn.Flatten`` module, is a ``flatten`` node. ``x[:, :, ::s, ::s]``
    followed by ``.mul(0.)`` is a ``zero`` op with stride ``s`` (how NAS-Bench-201 and DARTS
    execute their ``none`` edge), as are ``x.new_zeros(...)`` and ``torch.zeros_like(x)``.
+   ``F.pad(x, (0, p, 0, p))`` (or ``nn.ZeroPad2d``, ``nn.ConstantPad2d`` with value 0) and
+   ``x[:, :, k:, k:]`` are ``crop`` ops; a pad followed by such a slice is one ``crop`` (as
+   DARTS's and TransNAS-Bench-101's FactorizedReduce write it). A channel shuffle is
+   ``nn.ChannelShuffle``, ``torch.channel_shuffle`` or ShuffleNet's
+   ``x.view(N, g, C // g, H, W)``, ``transpose(1, 2)`` (or ``permute(0, 2, 1, 3, 4)``), ``view(N, C, H, W)``.
 4. **Assemble.** Values that do not reach the output are dropped, a chain of binary ``+``
-   (or ``*``) is merged into one n-ary ``add`` (``mul``) node, and nodes are added through
+   (or ``*``) is merged into one n-ary ``add`` (``mul``) node, a chain of crops into one crop,
+   and nodes are added through
    :class:`~archbench.graphs.cg.GraphBuilder`, so shapes, params and FLOPs come from the op
    vocabulary. Every node's vocabulary shape is checked against the traced shape, the graph is
    validated, and its params must equal ``sum(p.numel() for p in module.parameters())``.
@@ -61,8 +67,10 @@ from ..ops import Shape
 #: Batch size of the shape-propagation run (2, so the batch dim is told apart from unit dims).
 SHAPE_BATCH = 2
 
-# Value layouts.
+# Value layouts. GROUPED is a map viewed as (N, g, C/g, H, W), SHUFFLED that view with dims 1 and 2
+# swapped (N, C/g, g, H, W): the middle steps of a view -> transpose -> view channel shuffle.
 MAP, VEC, LAST = "map", "vec", "channels_last"
+GROUPED, SHUFFLED = "grouped", "shuffled"
 
 
 class _Value(NamedTuple):
@@ -167,7 +175,7 @@ def _identity(imp: "_Importer", node: fx.Node, target: Any) -> _Value:
 
 def _alias(imp: "_Importer", node: fx.Node, target: Any) -> _Value:
     """A copy or view that changes nothing the graph sees (``contiguous``, ``clone``, ``detach``)."""
-    return imp.tensor(node.args[0], node, allow_strided=True)
+    return imp.tensor(node.args[0], node, allow_strided=True, allow_grouped=True)
 
 
 def _static(imp: "_Importer", node: fx.Node, target: Any) -> None:
@@ -230,7 +238,8 @@ def _getitem(imp: "_Importer", node: fx.Node, target: Any) -> _Value | None:
     index = list(index) if isinstance(index, tuple) else [index]
     if any(not (i is None or i is Ellipsis or _static_slice(i)) for i in index) or index.count(Ellipsis) > 1:
         imp.fail(node, f"indexes a tensor with {node.args[1]!r}; archbench supports channel slices x[:, :c], "
-                       f"strided spatial slices x[:, :, ::s, ::s] (as the input of a zero) and x[:, :, None, None]")
+                       f"crops x[:, :, k:, k:], strided spatial slices x[:, :, ::s, ::s] (as the input of a zero) "
+                       f"and x[:, :, None, None]")
     rank = len(x.real) + 1
     if Ellipsis in index:
         k = index.index(Ellipsis)
@@ -258,8 +267,10 @@ def _getitem(imp: "_Importer", node: fx.Node, target: Any) -> _Value | None:
         if all(s[0] == 0 and s[1] == n for s, n in zip(spans, sizes[2:])) and spans[0][2] == spans[1][2]:
             step = spans[0][2]
             return x if step == 1 else x._replace(stride=step * x.stride, real=imp.real(node))
-    imp.fail(node, f"slices a tensor with {node.args[1]!r}; archbench supports channel slices x[:, :c] and strided "
-                   f"spatial slices x[:, :, ::s, ::s] (as the input of a zero)")
+        if all(s[1] == n and s[2] == 1 for s, n in zip(spans, sizes[2:])) and spans[0][0] == spans[1][0]:
+            return imp.emit(node, "crop", [x], kernel=spans[0][0])  # x[:, :, k:, k:] (DARTS's FactorizedReduce)
+    imp.fail(node, f"slices a tensor with {node.args[1]!r}; archbench supports channel slices x[:, :c], crops "
+                   f"x[:, :, k:, k:] and strided spatial slices x[:, :, ::s, ::s] (as the input of a zero)")
 
 
 def _static_slice(i: Any) -> bool:
@@ -280,7 +291,44 @@ def _narrow(imp: "_Importer", node: fx.Node, target: Any) -> _Value:
 
 
 def _reshape(imp: "_Importer", node: fx.Node, target: Any) -> _Value:
-    return imp.reshape(node, imp.tensor(node.args[0], node))
+    return imp.reshape(node, imp.tensor(node.args[0], node, allow_grouped=True))
+
+
+def _pad(imp: "_Importer", node: fx.Node, target: Any) -> _Value:
+    if isinstance(target, nn.ConstantPad2d):  # nn.ZeroPad2d is one too
+        pad, mode, value = target.padding, "constant", target.value
+    else:
+        pad, mode, value = _arg(node, 1, "pad"), _arg(node, 2, "mode", "constant"), _arg(node, 3, "value", None)
+    x = imp.need(node, imp.tensor(node.args[0], node), MAP)
+    pad = tuple(pad) if isinstance(pad, (tuple, list)) else (pad,)
+    if (mode != "constant" or (value or 0) != 0 or len(pad) != 4 or pad[0] != 0 or pad[2] != 0 or pad[1] != pad[3]
+            or not isinstance(pad[1], int) or pad[1] < 0):
+        imp.fail(node, f"pads with {pad} (mode={mode!r}, value={value}); archbench's crop appends p zero rows and "
+                       f"columns at the bottom and right only: F.pad(x, (0, p, 0, p))")
+    return x if pad[1] == 0 else imp.emit(node, "crop", [x], kernel=0, padding=pad[1])
+
+
+def _channel_shuffle(imp: "_Importer", node: fx.Node, target: Any) -> _Value:
+    groups = target.groups if isinstance(target, nn.ChannelShuffle) else _arg(node, 1, "groups")
+    x = imp.need(node, imp.tensor(node.args[0], node), MAP)
+    return imp.emit(node, "channel_shuffle", [x], groups=groups)
+
+
+def _swap_groups(imp: "_Importer", node: fx.Node, x: _Value) -> _Value:
+    """Dims 1 and 2 of a grouped view swapped: (N, g, C/g, H, W) <-> (N, C/g, g, H, W)."""
+    return x._replace(layout=SHUFFLED if x.layout == GROUPED else GROUPED, real=imp.real(node))
+
+
+def _transpose(imp: "_Importer", node: fx.Node, target: Any) -> _Value:
+    x = imp.tensor(node.args[0], node, allow_grouped=True)
+    d0, d1 = _arg(node, 1, "dim0"), _arg(node, 2, "dim1")
+    rank = len(x.real) + 1
+    if d0 % rank == d1 % rank:
+        return x
+    if x.layout in (GROUPED, SHUFFLED) and {d0 % rank, d1 % rank} == {1, 2}:
+        return _swap_groups(imp, node, x)
+    imp.fail(node, f"transposes dims {d0} and {d1} of a {x.layout} tensor {x.real}; archbench supports transpose(1, 2) "
+                   f"of a grouped view x.view(N, g, C // g, H, W) (a channel shuffle)")
 
 
 def _flatten_module(imp: "_Importer", node: fx.Node, module: nn.Flatten) -> _Value:
@@ -291,17 +339,21 @@ def _flatten_module(imp: "_Importer", node: fx.Node, module: nn.Flatten) -> _Val
 
 
 def _permute(imp: "_Importer", node: fx.Node, target: Any) -> _Value:
-    x = imp.tensor(node.args[0], node)
+    x = imp.tensor(node.args[0], node, allow_grouped=True)
     dims = node.args[1:] if len(node.args) > 2 else _arg(node, 1, "dims")
-    dims = tuple(d % 4 for d in dims) if len(x.real) == 3 else None
-    if dims == (0, 1, 2, 3):
+    rank = len(x.real) + 1
+    dims = tuple(d % rank for d in dims) if rank in (4, 5) and len(dims) == rank else None
+    if dims == tuple(range(rank)):
         return x
+    if x.layout in (GROUPED, SHUFFLED) and dims == (0, 2, 1, 3, 4):
+        return _swap_groups(imp, node, x)
     if x.layout == MAP and dims == (0, 2, 3, 1):
         return x._replace(layout=LAST, real=imp.real(node))
     if x.layout == LAST and dims == (0, 3, 1, 2):
         return x._replace(layout=MAP, real=imp.real(node))
     imp.fail(node, f"permutes a {x.layout} tensor with {dims or node.args[1:]}; archbench supports only "
-                   f"(N, C, H, W) <-> (N, H, W, C) around a channels-last LayerNorm or Linear")
+                   f"(N, C, H, W) <-> (N, H, W, C) around a channels-last LayerNorm or Linear, and "
+                   f"permute(0, 2, 1, 3, 4) of a grouped view (a channel shuffle)")
 
 
 def _mean(imp: "_Importer", node: fx.Node, target: Any) -> _Value:
@@ -458,6 +510,9 @@ CONVERTERS: dict[Any, Converter] = {
     nn.Hardswish: _act("hswish"),
     nn.Hardsigmoid: _act("hsigmoid"),
     nn.LeakyReLU: _act("leaky_relu", _leaky_check),
+    nn.ZeroPad2d: _pad,
+    nn.ConstantPad2d: _pad,
+    nn.ChannelShuffle: _channel_shuffle,
     # functions
     F.relu: _act("relu"), torch.relu: _act("relu"), F.relu_: _act("relu"), torch.relu_: _act("relu"),
     F.relu6: _act("relu6"),
@@ -475,6 +530,9 @@ CONVERTERS: dict[Any, Converter] = {
     torch.narrow: _narrow,
     torch.flatten: _reshape, torch.reshape: _reshape, torch.squeeze: _reshape, torch.unsqueeze: _reshape,
     torch.permute: _permute,
+    torch.transpose: _transpose, torch.swapaxes: _transpose,
+    F.pad: _pad,
+    torch.channel_shuffle: _channel_shuffle, torch.native_channel_shuffle: _channel_shuffle,
     torch.mean: _mean,
     F.adaptive_avg_pool2d: _adaptive_avg_pool,
     F.avg_pool2d: _avg_pool,
@@ -493,6 +551,7 @@ CONVERTERS: dict[Any, Converter] = {
     "mean": _mean,
     "flatten": _reshape, "view": _reshape, "reshape": _reshape, "squeeze": _reshape, "unsqueeze": _reshape,
     "permute": _permute,
+    "transpose": _transpose, "swapaxes": _transpose,
     "narrow": _narrow,
     "new_zeros": _zeros_like, "zero_": _zeros_like,
     "contiguous": _alias, "clone": _alias, "detach": _alias,
@@ -505,7 +564,7 @@ CONVERTERS: dict[Any, Converter] = {
 IMPORTED_OPS: frozenset[str] = frozenset({
     "conv", "dwconv", "linear", "batch_norm", "layer_norm", "relu", "relu6", "gelu", "sigmoid", "swish", "tanh",
     "hswish", "hsigmoid", "leaky_relu", "add", "mul", "concat", "avg_pool", "max_pool", "global_avg_pool", "flatten",
-    "identity", "zero", "channel_slice"})
+    "identity", "zero", "channel_slice", "crop", "channel_shuffle"})
 
 
 def _target_name(target: Any) -> str:
@@ -539,11 +598,28 @@ def supported_targets() -> list[str]:
 _LEAF_TYPES = frozenset(t for t in CONVERTERS if isinstance(t, type))
 
 
+def _transformer_targets() -> tuple[frozenset, frozenset]:
+    """(layer types, functions and method names) of transformer ops, which the importer refuses by name."""
+    from .. import torch_module as tm
+
+    layers = frozenset({nn.Embedding, nn.MultiheadAttention, nn.Softmax, nn.Transformer, nn.TransformerEncoder,
+                        nn.TransformerDecoder, nn.TransformerEncoderLayer, nn.TransformerDecoderLayer,
+                        tm.TokenEmbedding, tm.Unembed, tm.PositionalEncoding, tm.SplitHeads, tm.MergeHeads,
+                        tm.MatrixTranspose, tm.MatMul, tm.ScaledSoftmax, tm.ConcatSeq})
+    calls = frozenset({F.embedding, F.softmax, torch.softmax, torch.matmul, torch.bmm, operator.matmul,
+                       F.scaled_dot_product_attention, F.multi_head_attention_forward, "softmax", "matmul", "bmm"})
+    return layers, calls
+
+
+_TRANSFORMER_LAYERS, _TRANSFORMER_CALLS = _transformer_targets()
+
+
 class LayerTracer(fx.Tracer):
     """A ``torch.fx`` tracer whose leaves are exactly the layer types of :data:`CONVERTERS`."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-        return type(m) in _LEAF_TYPES
+        # Transformer layers stay leaves too, so the import fails at them with a clear message.
+        return type(m) in _LEAF_TYPES or type(m) in _TRANSFORMER_LAYERS
 
 
 # ---- the importer ------------------------------------------------------------------------------------
@@ -591,7 +667,7 @@ class _Importer:
                             f"the batch as dim 0")
         return shape[1:]
 
-    def tensor(self, arg: Any, node: fx.Node, allow_strided: bool = False) -> _Value:
+    def tensor(self, arg: Any, node: fx.Node, allow_strided: bool = False, allow_grouped: bool = False) -> _Value:
         """The value of an fx argument that must be a tensor computed from the input."""
         value = self.values.get(arg) if isinstance(arg, fx.Node) else None
         if isinstance(value, _Param):
@@ -602,6 +678,9 @@ class _Importer:
         if value.stride > 1 and not allow_strided:
             self.fail(node, f"uses a strided spatial slice x[:, :, ::{value.stride}, ::{value.stride}]; archbench "
                             f"represents it only as the input of a zero (x[:, :, ::s, ::s].mul(0.))")
+        if value.layout in (GROUPED, SHUFFLED) and not allow_grouped:
+            self.fail(node, f"uses a grouped view {value.real} of a feature map; archbench supports it only as a "
+                            f"channel shuffle: x.view(N, g, C // g, H, W).transpose(1, 2) viewed back to (N, C, H, W)")
         return value
 
     def param(self, arg: Any, node: fx.Node) -> _Param:
@@ -659,6 +738,16 @@ class _Importer:
         c, h, w = x.shape
         if x.layout == LAST:
             self.fail(node, "reshapes a channels-last tensor; permute it back to (N, C, H, W) first")
+        if x.layout in (GROUPED, SHUFFLED):
+            if real != (c, h, w):
+                self.fail(node, f"reshapes the grouped view {x.real} to {real}; a channel shuffle views it back to "
+                                f"({c}, {h}, {w}) per sample")
+            if x.layout == GROUPED:  # viewed back without a transpose: nothing moved
+                return x._replace(layout=MAP, real=real)
+            return self.emit(node, "channel_shuffle", [x._replace(layout=MAP)], layout=MAP, groups=x.real[1])
+        if (x.layout == MAP and not always_node and len(real) == 4 and real[0] * real[1] == c
+                and real[2:] == (h, w)):
+            return x._replace(layout=GROUPED, real=real)  # (N, g, C/g, H, W): a channel shuffle starts
         unit = h == w == 1 and real and real[0] == c and all(d == 1 for d in real[1:]) and len(real) <= 3
         if unit and not always_node:
             return x._replace(real=real, layout=_layout_of(real))
@@ -699,6 +788,10 @@ class _Importer:
         else:
             target = node.target
             converter = CONVERTERS.get(target)
+        if converter is None and (type(target) in _TRANSFORMER_LAYERS or target in _TRANSFORMER_CALLS):
+            self.fail(node, "is a transformer op (embedding, attention, softmax or matmul): the op vocabulary has "
+                            "them (v3) but the torch.fx importer does not convert them; build transformer graphs "
+                            "from a search space (archbench.graphs.spaces.hat)")
         if converter is None:
             raise GraphValidationError(
                 f"{self.describe(node)}, which has no archbench op; supported: {', '.join(supported_targets())}")
@@ -720,7 +813,11 @@ class _Importer:
 
 
 def _merge_chains(pending: list[_Pending], live: list[bool]) -> list[_Pending]:
-    """Fold ``add(add(a, b), c)`` into ``add(a, b, c)`` (and ``mul`` alike) where the inner node has no other use."""
+    """Fold ``add(add(a, b), c)`` into ``add(a, b, c)`` (and ``mul`` alike) where the inner node has no other use.
+
+    A crop of a crop with no other use becomes one crop: padding the bottom/right and dropping
+    the top/left commute, so the offsets and the paddings add up.
+    """
     uses = [0] * len(pending)
     for i, p in enumerate(pending):
         if live[i]:
@@ -728,6 +825,11 @@ def _merge_chains(pending: list[_Pending], live: list[bool]) -> list[_Pending]:
                 uses[j] += 1
     merged = list(pending)
     for i, p in enumerate(pending):
+        if live[i] and p.op == "crop" and merged[p.inputs[0]].op == "crop" and uses[p.inputs[0]] == 1:
+            inner = merged[p.inputs[0]]
+            live[p.inputs[0]] = False
+            attrs = {k: p.attrs.get(k, 0) + inner.attrs.get(k, 0) for k in ("kernel", "padding")}
+            merged[i] = p._replace(inputs=list(inner.inputs), attrs=attrs)
         if not live[i] or p.op not in ("add", "mul"):
             continue
         inputs: list[int] = []
@@ -826,7 +928,7 @@ def trace(module: nn.Module) -> fx.GraphModule:
 #: Leaf layers whose output has their input's shape (element-wise activations, norms, identity).
 _SAME_SHAPE_LAYERS = frozenset({nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, nn.Identity, nn.Dropout, nn.Dropout2d,
                                 nn.ReLU, nn.ReLU6, nn.GELU, nn.Sigmoid, nn.SiLU, nn.Tanh, nn.Hardswish, nn.Hardsigmoid,
-                                nn.LeakyReLU})
+                                nn.LeakyReLU, nn.ChannelShuffle})
 
 
 class _ShapeRecorder(fx.Interpreter):

@@ -26,7 +26,7 @@ pairs sorted by ``(input, op)``), so both orders get one ``arch_id``.
 
 Networks. :func:`build_network` builds the DARTS evaluation network (``NetworkCIFAR``) at
 atomic-op level; see :data:`CONFIGS` for the NAS-Bench-301 and DARTS-paper settings and
-:func:`build_network` for the decomposition and its one approximation (FactorizedReduce).
+:func:`build_network` for the decomposition.
 """
 from __future__ import annotations
 
@@ -455,13 +455,13 @@ def _sep_conv(b: GraphBuilder, x: int, kernel: int, stride: int) -> int:
 
 
 def _factorized_reduce(b: GraphBuilder, x: int, c_out: int) -> int:
-    # FactorizedReduce: ReLU; two 1x1 stride-2 convs of c_out/2 channels; concat; BN. DARTS feeds
-    # the second conv x[:, :, 1:, 1:] (the odd pixels); the vocabulary has no crop/shift op, so
-    # here both convs read the same ReLU output. Shapes, parameters and FLOPs are exact; only
-    # the one-pixel offset of the second branch is not represented (see build_network).
+    # FactorizedReduce: ReLU; two 1x1 stride-2 convs of c_out/2 channels; concat; BN. The second
+    # conv reads x[:, :, 1:, 1:] (the odd pixels): a crop with offset (kernel) 1 and no padding.
     r = b.relu(x)
     half = c_out // 2
-    return b.batch_norm(b.concat(b.conv(r, half, 1, stride=2, padding=0), b.conv(r, half, 1, stride=2, padding=0)))
+    shifted = b.add_node("crop", [r], kernel=1, padding=0)
+    left = b.conv(r, half, 1, stride=2, padding=0)
+    return b.batch_norm(b.concat(left, b.conv(shifted, half, 1, stride=2, padding=0)))
 
 
 def _pool(kind: str, pool_bn: bool) -> Callable[[GraphBuilder, int, int], int]:
@@ -543,9 +543,8 @@ def build_network(arch: DartsArch | str, config: DartsNetworkConfig) -> Computat
     or FactorizedReduce when strided; ``none`` is a (strided) zero. All convs are bias-free, all
     BNs affine. The auxiliary head (training only) is not part of the graph.
 
-    Approximation: FactorizedReduce's second 1x1 conv reads ``x[:, :, 1:, 1:]`` in DARTS; the op
-    vocabulary has no crop/shift op, so both branch convs read the same input here. Shapes,
-    parameters and FLOPs are exact; the executable module differs only in that pixel offset.
+    FactorizedReduce = relu; conv1x1 stride 2 of the relu output and conv1x1 stride 2 of its
+    ``crop`` ``x[:, :, 1:, 1:]`` (C/2 channels each); concat; BN, exactly as DARTS computes it.
     """
     a = check_arch(arch)
     cfg = config

@@ -18,10 +18,9 @@ Blocks ``kK_eE[_g2]``: 1x1 conv (groups G) to E x C_in channels + BN + ReLU; dep
 s == 1. ``skip`` is the identity, or 1x1 conv (stride s) + BN + ReLU when the shape changes. All
 convs are bias-free.
 
-Channel shuffle: with groups 2 the original shuffles channels between the expansion conv and the
-depthwise conv. A shuffle is a fixed permutation (no parameters, no FLOPs) and the op vocabulary
-has no permutation op, so it is not recorded: shapes, parameters and FLOPs are exact, and a
-grouped block still differs from an ungrouped one through its convs' ``groups``.
+Channel shuffle: with groups 2 (``_g2`` blocks) HW-NAS-Bench's ``ConvBlock`` shuffles channels
+between the expansion conv (after its BN + ReLU) and the depthwise conv: a ``channel_shuffle``
+node with groups 2 (a fixed permutation: no parameters, no FLOPs).
 """
 from __future__ import annotations
 
@@ -156,6 +155,8 @@ def _block_body(op: str, c_out: int, stride: int):
         kernel, expansion, groups = spec
         mid = c_in * expansion
         y = b.relu(b.batch_norm(b.conv(x, mid, 1, padding=0, groups=groups)))
+        if groups > 1:
+            y = b.add_node("channel_shuffle", [y], groups=groups)
         y = b.relu(b.batch_norm(b.dwconv(y, kernel, stride=stride, padding=kernel // 2)))
         y = b.batch_norm(b.conv(y, c_out, 1, padding=0, groups=groups))
         return b.add(y, x) if c_in == c_out and stride == 1 else y

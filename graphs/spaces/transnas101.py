@@ -27,9 +27,10 @@ a head exactly (a realdata test checks every architecture of its zero-cost files
 the pixel-level decoders (segmentation, normal, autoencoder: transposed convolutions) are not
 built; their labels attach to the same architectures.
 
-One simplification: the factorized reduce's second 1x1 convolution reads the input shifted by one
-pixel (pad right/bottom, crop top/left). The vocabulary has no shift op, so both branches are
-recorded as the same strided 1x1 convolution: shapes, parameters and FLOPs are exact.
+The factorized reduce (a skip edge that changes stride or width) is TransNAS-Bench-101's: ReLU,
+then two strided 1x1 convolutions of C/2 channels, the second on the input shifted by one pixel
+(zero-pad right/bottom, drop the first row and column: a ``crop`` with kernel 1, padding 1),
+concatenated, then batch norm.
 """
 from __future__ import annotations
 
@@ -234,9 +235,11 @@ def _relu_conv_bn(b: GraphBuilder, x: int, c_out: int, kernel: int, stride: int)
 def _factorized_reduce(b: GraphBuilder, x: int, c_out: int, stride: int) -> int:
     r = b.relu(x)
     half = c_out // 2
-    # Second branch: same conv on the one-pixel-shifted input (see the module docstring).
+    # Second branch: TransNAS-Bench-101 pads right/bottom by one and reads y[:, :, 1:, 1:], the
+    # one-pixel-shifted input: a crop with offset (kernel) 1 and padding 1 keeps the size.
+    shifted = b.add_node("crop", [r], kernel=1, padding=1)
     left = b.conv(r, half, 1, stride=stride, padding=0)
-    right = b.conv(r, c_out - half, 1, stride=stride, padding=0)
+    right = b.conv(shifted, c_out - half, 1, stride=stride, padding=0)
     return b.batch_norm(b.concat(left, right))
 
 

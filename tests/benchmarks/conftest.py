@@ -504,6 +504,25 @@ def write_nb101_surrogate(folder: Path) -> Path:
     return path
 
 
+HAT_HEADER = ("encoder_embed_dim,encoder_layer_num,encoder_ffn_embed_dim_avg,encoder_self_attention_heads_avg,"
+              "decoder_embed_dim,decoder_layer_num,decoder_ffn_embed_dim_avg,decoder_self_attention_heads_avg,"
+              "decoder_ende_attention_heads_avg,decoder_arbitrary_ende_attn_avg,latency_mean_encoder,"
+              "latency_mean_decoder,latency_std_encoder,latency_std_decoder")
+
+
+def write_hat(folder: Path) -> Path:
+    """HAT's latency_dataset folder: two task/device files (3 + 1 rows), one decoder latency missing."""
+    (folder / "wmt14ende_cpu_raspberrypi_all.csv").write_text("\n".join([
+        HAT_HEADER,
+        "512,6,1877.3333333333333,6.0,640,3,1706.6666666666667,6.0,2.6666666666666665,1.3333333333333333,"
+        "1990.5,5932.5,413.8,45.8",
+        "640,6,512.0,2.0,512,1,3072.0,8.0,8.0,3.0,2302.6,,136.5,1271.8",
+        "512,6,3072.0,8.0,512,6,512.0,2.0,2.0,1.0,2500.0,9000.0,10.0,20.0"]) + "\n")
+    (folder / "iwslt14deen_gpu_titanxp_all.csv").write_text(
+        HAT_HEADER + "\n640,6,1962.6666666666667,6.0,512,4,1920.0,2.5,5.5,1.5,5.5,124.5,0.05,0.44\n")
+    return folder
+
+
 @pytest.fixture
 def synthetic(tmp_path, monkeypatch):
     """``synthetic(name) -> path`` of a small valid input for reader ``name`` (each call in a fresh folder).
@@ -538,6 +557,7 @@ def synthetic(tmp_path, monkeypatch):
         "nb101_1k": write_nb101_1k,
         "nb101_naslib_zc": write_nb101_naslib_zc,
         "nb101_ecnas_surrogate7v": write_nb101_surrogate,
+        "hat": write_hat,
     }
 
     def make(name: str) -> Path:
@@ -582,6 +602,7 @@ EXPECTED_ROWS = {
     "nb101_1k": 2 * (4 + 1 + 1),              # 2 cells x (4 accuracies, time, params)
     "nb101_naslib_zc": 2 * (1 + 1 + 2),       # 2 keys x (accuracy, synflow, snip + time)
     "nb101_ecnas_surrogate7v": 2 * 2,         # 2 cells x (energy, params)
+    "hat": 4 * 5 - 2,                         # 4 rows x 5 metrics; one missing decoder latency (and its sum)
 }
 
 

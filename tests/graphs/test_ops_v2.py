@@ -44,7 +44,7 @@ def graph_conv_net(op: str, bias: int = 1, kernel: int | None = None, edges: int
 
 
 def test_v2_ops_are_appended_after_v1():
-    assert VOCAB_VERSION == 2
+    assert VOCAB_VERSION >= 2  # later versions append after v2
     assert [OPS[op].index for op in V2_OPS] == list(range(25, 38))
     assert OPS["zero"].index == 23 and OPS["input"].index == 0  # v1 indices unchanged
     assert set(GRAPH_OPS) == {op for op in V2_OPS if OPS[op].category == "graph"}

@@ -83,6 +83,10 @@ RECIPES: dict[str, Recipe] = {
     "identity": lambda b, x, v: [b.identity(x), b.identity(v)],
     "zero": lambda b, x, v: [b.zero(x, stride=2), b.zero(x, stride=2, c_out=6), b.zero(x), b.zero(v), b.zero(v, c_out=3)],
     "channel_slice": lambda b, x, v: [b.add_node("channel_slice", [x], c_out=3), b.add_node("channel_slice", [v], c_out=1)],
+    "crop": lambda b, x, v: [b.add_node("crop", [x], kernel=1), b.add_node("crop", [x], kernel=1, padding=1),
+                             b.add_node("crop", [x], kernel=2, padding=1), b.add_node("crop", [v], kernel=1, padding=1)],
+    "channel_shuffle": lambda b, x, v: [b.add_node("channel_shuffle", [x], groups=2),
+                                        b.add_node("channel_shuffle", [v], groups=4)],
 }
 
 

@@ -63,7 +63,36 @@ RECIPES: dict[str, Recipe] = {
                             b.add_node("lif", [v], kernel=500, dilation=1000)],
     "channel_avg_pool": lambda b, x, v: [b.add_node("channel_avg_pool", [x], kernel=2),
                                          b.add_node("channel_avg_pool", [v], kernel=4)],
+    # v3 ops (semantics tested in test_ops_crop_shuffle.py)
+    "crop": lambda b, x, v: [b.add_node("crop", [x], kernel=1), b.add_node("crop", [x], kernel=1, padding=1),
+                             b.add_node("crop", [v], kernel=1, padding=1)],
+    "channel_shuffle": lambda b, x, v: [b.add_node("channel_shuffle", [x], groups=2),
+                                        b.add_node("channel_shuffle", [v], groups=4)],
+    # v3 transformer ops on v as a one-token sequence 4 x 1 x 1 (semantics in test_ops_transformer.py)
+    "embedding": lambda b, x, v: _embedded(b, v, 10, 6)[1:],
+    "unembed": lambda b, x, v: [b.add_node("unembed", [v], c_out=5),
+                                b.add_node("unembed", [v, _embedded(b, v, 7, 4, tied=False)[1]], c_out=7)],
+    "pos_encoding": lambda b, x, v: [b.add_node("pos_encoding", [v])],
+    "split_heads": lambda b, x, v: [b.add_node("split_heads", [v], groups=2)],
+    "merge_heads": lambda b, x, v: [b.add_node("merge_heads", [b.add_node("split_heads", [v], groups=2)])],
+    "transpose": lambda b, x, v: [b.add_node("transpose", [b.add_node("split_heads", [v], groups=2)])],
+    "matmul": lambda b, x, v: [_scores(b, v)],
+    "softmax": lambda b, x, v: [b.add_node("softmax", [_scores(b, v)], groups=2),
+                                b.add_node("softmax", [_scores(b, v)], padding=1)],
+    "concat_seq": lambda b, x, v: [b.add_node("concat_seq", [v, v, b.relu(v)])],
 }
+
+
+def _embedded(b: GraphBuilder, v: int, vocab: int, dim: int, tied: bool = True) -> list[int]:
+    """Token ids 0 (sigmoid of one channel of v, floored), their own-table embedding [and a tied narrower one]."""
+    tokens = b.act(b.add_node("channel_slice", [v], c_out=1), "sigmoid")
+    own = b.add_node("embedding", [tokens], groups=vocab, c_out=dim)
+    return [tokens, own] + ([b.add_node("embedding", [tokens, own], groups=vocab, c_out=dim - 1)] if tied else [])
+
+
+def _scores(b: GraphBuilder, v: int) -> int:
+    heads = b.add_node("split_heads", [v], groups=2)
+    return b.add_node("matmul", [heads, b.add_node("transpose", [heads])])
 
 
 def graph_with(op: str) -> ComputationGraph:
