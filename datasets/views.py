@@ -133,7 +133,7 @@ class GraphSet:
     def global_edges(self) -> tuple[np.ndarray, np.ndarray]:
         """``(src, dst)`` as int64 indices into the concatenated nodes."""
         base = np.repeat(self.node_ptr[:-1], self.num_edges)
-        return self.src.astype(np.int64) + base, self.dst.astype(np.int64) + base
+        return base + self.src, base + self.dst  # int64 + int32: one pass each, no separate cast
 
     @property
     def params(self) -> np.ndarray:
@@ -272,17 +272,23 @@ class GraphSet:
                 numeric ones), which saves memory on millions of nodes.
             chunk_nodes: nodes featurized per call (keeps the temporary full-width block in cache).
         """
-        from archbench.graphs.pyg import NUM_FEATURES, node_features
+        from archbench.graphs.pyg import NUM_FEATURES, NUMERIC_FEATURES, node_features, numeric_node_features
 
         n = int(self.node_ptr[-1])
-        width = len(range(NUM_FEATURES)[columns]) if columns is not None else NUM_FEATURES
-        out = np.empty((n, width), dtype=np.float32)
+        picked = np.arange(NUM_FEATURES)[columns] if columns is not None else np.arange(NUM_FEATURES)
+        # Numeric columns only (what the GNN reads): skip building the wide op one-hot block.
+        numeric = picked.size > 0 and picked.min() >= NUM_FEATURES - len(NUMERIC_FEATURES)
+        out = np.empty((n, picked.size), dtype=np.float32)
         in_h = np.repeat(self.input_shape[:, 1], self.num_nodes)
         in_w = np.repeat(self.input_shape[:, 2], self.num_nodes)
         for a in range(0, max(n, 1), chunk_nodes):
             b = min(a + chunk_nodes, n)
-            part = node_features({k: v[a:b] for k, v in self.nodes.items()}, (0, in_h[a:b], in_w[a:b]))
-            out[a:b] = part if columns is None else part[:, columns]
+            chunk = {k: v[a:b] for k, v in self.nodes.items()}
+            if numeric:
+                out[a:b] = numeric_node_features(chunk, (0, in_h[a:b], in_w[a:b]))[:, picked - (NUM_FEATURES - len(NUMERIC_FEATURES))]
+            else:
+                part = node_features(chunk, (0, in_h[a:b], in_w[a:b]))
+                out[a:b] = part if columns is None else part[:, columns]
         return out
 
     def to_pyg_list(self) -> list:

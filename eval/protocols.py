@@ -28,7 +28,7 @@ import pandas as pd
 from archbench.datasets.splits import random_split
 from archbench.datasets.views import GraphSet, LabelSpec, load_graphs, load_task
 from archbench.errors import ArchbenchError
-from archbench.predictors.base import PREDICTORS, Predictor, get_predictor, load_predictor
+from archbench.predictors.base import Predictor, get_predictor, load_predictor
 
 from .metrics import METRIC_NAMES, rank_metrics
 
@@ -55,11 +55,10 @@ class PredictorSpec:
 
     def make(self, seed: int) -> Predictor:
         """A new predictor; ``seed`` is passed when the predictor takes one and none is set."""
-        from archbench.predictors.base import _load_all
+        from archbench.predictors.base import predictor_class
 
-        _load_all()
         params = dict(self.params)
-        if "seed" in PREDICTORS.get(self.name)._param_names() and "seed" not in params:
+        if "seed" in predictor_class(self.name)._param_names() and "seed" not in params:
             params["seed"] = seed
         return get_predictor(self.name, **params)
 

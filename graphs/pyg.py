@@ -86,6 +86,32 @@ def node_features(columns: Mapping[str, Sequence], input_shape: Sequence) -> np.
     Returns:
         float32 array ``(N, F)`` with ``F = len(FEATURE_NAMES)``.
     """
+    numeric, op = _numeric(columns, input_shape)
+    x = np.zeros((op.shape[0], NUM_FEATURES), dtype=np.float32)
+    x[np.arange(op.shape[0]), op] = 1.0
+    x[:, NUM_OPS:] = numeric
+    return x
+
+
+def numeric_node_features(columns: Mapping[str, Sequence], input_shape: Sequence) -> np.ndarray:
+    """The numeric columns of :func:`node_features` (:data:`NUMERIC_FEATURES`, no op one-hot), float32 ``(N, 12)``.
+
+    Same arguments as :func:`node_features`; for millions of nodes this skips the wide one-hot block.
+    """
+    return _numeric(columns, input_shape)[0]
+
+
+def _log2_1p(values: np.ndarray, scale: float) -> np.ndarray:
+    """``log2(1 + values) / scale`` in float64; small non-negative integers through a lookup table
+    (the same values, without a logarithm per node)."""
+    if values.dtype.kind in "iu" and values.size and values.min() >= 0 and values.max() < (1 << 16):
+        table = np.log2(1.0 + np.arange(int(values.max()) + 1, dtype=np.float64)) / scale
+        return table[values]
+    return np.log2(1.0 + np.asarray(values, dtype=np.float64)) / scale
+
+
+def _numeric(columns: Mapping[str, Sequence], input_shape: Sequence) -> tuple[np.ndarray, np.ndarray]:
+    """float32 ``(N, len(NUMERIC_FEATURES))`` numeric features and the int64 op indices ``(N,)``."""
     missing = [name for name in FEATURE_COLUMNS if name not in columns]
     if missing:
         raise DataFormatError(f"node columns lack {missing}; expected all of {list(FEATURE_COLUMNS)}")
@@ -93,7 +119,9 @@ def node_features(columns: Mapping[str, Sequence], input_shape: Sequence) -> np.
     n = op.shape[0]
 
     def col(name: str) -> np.ndarray:
-        values = np.asarray(columns[name], dtype=np.float64)
+        values = np.asarray(columns[name])
+        if values.dtype.kind not in "iu":
+            values = values.astype(np.float64)
         if values.shape != (n,):
             raise DataFormatError(f"node column {name!r} has shape {values.shape}, expected ({n},) like column 'op'")
         return values
@@ -102,25 +130,24 @@ def node_features(columns: Mapping[str, Sequence], input_shape: Sequence) -> np.
     in_w = np.asarray(input_shape[2], dtype=np.float64)
     c_in, groups = col("c_in"), col("groups")
     depthwise = (op == OPS["dwconv"].index) | ((op == OPS["conv"].index) & (groups > 1) & (groups == c_in))
-    x = np.zeros((n, NUM_FEATURES), dtype=np.float32)
-    x[np.arange(n), op] = 1.0
     numeric = (
-        np.log2(1.0 + c_in) / _CHANNEL_SCALE,
-        np.log2(1.0 + col("c_out")) / _CHANNEL_SCALE,
+        _log2_1p(c_in, _CHANNEL_SCALE),
+        _log2_1p(col("c_out"), _CHANNEL_SCALE),
         col("h_out") / in_h,
         col("w_out") / in_w,
-        np.log2(1.0 + col("kernel")) / _ATTR_SCALE,
-        np.log2(1.0 + col("stride")) / _ATTR_SCALE,
-        np.log2(1.0 + col("padding")) / _ATTR_SCALE,
-        np.log2(1.0 + col("dilation")) / _ATTR_SCALE,
+        _log2_1p(col("kernel"), _ATTR_SCALE),
+        _log2_1p(col("stride"), _ATTR_SCALE),
+        _log2_1p(col("padding"), _ATTR_SCALE),
+        _log2_1p(col("dilation"), _ATTR_SCALE),
         depthwise,
         col("bias") != 0,
-        np.log1p(col("params")) / _PARAMS_SCALE,
-        np.log1p(col("flops")) / _FLOPS_SCALE,
+        np.log1p(col("params").astype(np.float64)) / _PARAMS_SCALE,
+        np.log1p(col("flops").astype(np.float64)) / _FLOPS_SCALE,
     )
+    x = np.empty((n, len(NUMERIC_FEATURES)), dtype=np.float32)
     for k, values in enumerate(numeric):
-        x[:, NUM_OPS + k] = values
-    return x
+        x[:, k] = values
+    return x, op
 
 
 def to_pyg(graph: "ComputationGraph") -> "Data":
@@ -149,5 +176,5 @@ def to_pyg_batch(graphs: Iterable["ComputationGraph"]) -> "Batch":
     return Batch.from_data_list([to_pyg(g) for g in graphs])
 
 
-__all__ = ["FEATURE_COLUMNS", "FEATURE_NAMES", "NUMERIC_FEATURES", "NUM_FEATURES", "node_features", "op_indices",
+__all__ = ["FEATURE_COLUMNS", "FEATURE_NAMES", "NUMERIC_FEATURES", "NUM_FEATURES", "node_features", "numeric_node_features", "op_indices",
            "to_pyg", "to_pyg_batch"]

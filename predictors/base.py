@@ -189,8 +189,7 @@ def load_predictor(path: str | os.PathLike) -> Predictor:
         raise DataFormatError(f"{manifest} is not a valid predictor file ({err})") from None
     if fmt > SAVE_FORMAT:
         raise DataFormatError(f"{manifest} uses predictor format {fmt}; this archbench reads up to {SAVE_FORMAT}: upgrade archbench")
-    _load_all()
-    cls = PREDICTORS.get(name)
+    cls = predictor_class(name)
     model = cls(**{k: _from_json(v) for k, v in params.items() if k in cls._param_names()})
     model._set_state(state)
     model._load_files(directory)
@@ -300,25 +299,41 @@ def torch_threads(n: int | None) -> Iterator[None]:
             torch.set_num_threads(old)
 
 
-_MODULES = ("baselines", "gbdt", "gnn")
+#: Module of each built-in predictor, imported on first use of one of its names: the GNN's
+#: module pulls in torch and PyG (seconds of import) that a GBDT or baseline user never needs.
+#: The modules register their classes themselves; a test checks this table against them.
+_BUILTIN_MODULES = {"params": "baselines", "flops": "baselines", "proxy": "baselines", "random": "baselines",
+                    "ridge": "baselines", "gbdt": "gbdt", "gnn": "gnn"}
 _loaded = False
 
 
 def _load_all() -> None:
-    """Import the predictor modules (on first lookup, so ``import archbench.predictors`` stays cheap)."""
+    """Import every built-in predictor module (so ``import archbench.predictors`` stays cheap)."""
     global _loaded
     if not _loaded:
         import importlib
 
-        for mod in _MODULES:
+        for mod in sorted(set(_BUILTIN_MODULES.values())):
             importlib.import_module(f"archbench.predictors.{mod}")
         _loaded = True
 
 
+def predictor_class(name: str) -> type[Predictor]:
+    """The class registered as ``name``, importing only its own module (an unknown name lists the valid ones)."""
+    if name not in PREDICTORS:
+        module = _BUILTIN_MODULES.get(name)
+        if module is None:
+            _load_all()  # so that the error lists every predictor
+        else:
+            import importlib
+
+            importlib.import_module(f"archbench.predictors.{module}")
+    return PREDICTORS.get(name)
+
+
 def get_predictor(name: str, **params: Any) -> Predictor:
     """A new, unfitted predictor ``name`` with ``params`` (an unknown name lists the valid ones)."""
-    _load_all()
-    cls = PREDICTORS.get(name)
+    cls = predictor_class(name)
     try:
         return cls(**params)
     except TypeError as err:
@@ -326,10 +341,9 @@ def get_predictor(name: str, **params: Any) -> Predictor:
 
 
 def list_predictors() -> list[str]:
-    """Names of all registered predictors, sorted."""
-    _load_all()
-    return PREDICTORS.names()
+    """Names of all predictors (built-in and registered), sorted; imports none of their modules."""
+    return sorted(set(PREDICTORS.names()) | set(_BUILTIN_MODULES))
 
 
 __all__ = ["NotFittedError", "PREDICTORS", "Predictor", "TargetScaler", "check_targets", "validation_split", "get_predictor", "list_predictors",
-           "load_predictor", "torch_threads"]
+           "load_predictor", "predictor_class", "torch_threads"]

@@ -1,7 +1,8 @@
 """Features derived from computation graphs, computed for many graphs at once.
 
 :func:`graph_structure` runs dynamic programs over every graph of a :class:`GraphSet` together
-(one numpy step per node position, all graphs in parallel): which nodes are *live* (on an
+(one numpy step per node position, all graphs in parallel, over nodes laid out position by
+position so each step touches contiguous memory): which nodes are *live* (on an
 input -> output path that no ``zero`` op cuts), how many live paths pass through each node,
 and the longest / shortest / mean number of weight layers on those paths ("effective depth":
 a network with skip connections behaves like an ensemble of its paths).
@@ -11,6 +12,8 @@ a network with skip connections behaves like an ensemble of its paths).
 * op-token counts (a token is an op with its kernel and whether it strides, e.g. ``conv3``,
   ``avg_pool3``, ``conv1/s2``), of all nodes and of live nodes;
 * op-pair counts over live edges (``conv3>batch_norm``);
+* data-flow n-gram counts: sequences of 2-3 data-transforming ops along live paths, read through
+  norms, activations and merges (``conv3>max_pool3>conv1``; a path encoding for any CG);
 * depth and width: node and edge counts, longest path, nodes per depth level, live paths and
   the effective depth statistics above;
 * params and FLOPs, and per-stage (output resolution relative to the input) shape statistics;
@@ -66,9 +69,97 @@ def pair_name(code: int) -> str:
     return f"{token_name(s)}>{token_name(d)}"
 
 
-@dataclass
+class _StepLayout:
+    """All graphs' nodes reordered *step-major*: local node ``t`` of every graph in one contiguous row.
+
+    Row ``t`` holds, in graph order, local node ``t`` of the ``count[t]`` graphs with more than
+    ``t`` nodes, at positions ``row_start[t]:row_start[t] + count[t]``. A sweep that handles local
+    index ``t`` at step ``t`` then writes one contiguous row and reads earlier rows mostly in
+    order, instead of touching one scattered cache line per node per step; on millions of
+    nodes that memory traffic is most of the cost.
+
+    Attributes:
+        at: node (index into the graphs' node columns) at every position, int64 ``(N,)``.
+        pos: position of every node, int64 ``(N,)`` (the inverse of ``at``).
+        graph: graph of every position, int64 ``(N,)``.
+    """
+
+    def __init__(self, graphs: GraphSet) -> None:
+        sizes = graphs.num_nodes
+        g, n = len(sizes), int(graphs.node_ptr[-1])
+        self.steps = int(sizes.max(initial=0))
+        self.count = g - np.cumsum(np.bincount(sizes, minlength=self.steps + 1))[: self.steps]
+        self.row_start = np.concatenate([[0], np.cumsum(self.count)]).astype(np.int64)
+        starts = graphs.node_ptr[:-1]
+        if g == 0 or (sizes == self.steps).all():  # equal sizes: a (G, T) -> (T, G) transpose
+            steps = np.arange(self.steps, dtype=np.int64)
+            self.at = (starts[None, :] + steps[:, None]).reshape(-1)
+            self.pos = (steps[None, :] * g + np.arange(g, dtype=np.int64)[:, None]).reshape(-1)
+            self.graph = np.tile(np.arange(g, dtype=np.int64), self.steps)
+            return
+        # Row by row (one numpy call per row, not per node): the graphs still that large, in order.
+        self.graph = np.empty(n, dtype=np.int64)
+        self.at = np.empty(n, dtype=np.int64)
+        members = np.arange(g, dtype=np.int64)
+        member_starts = starts
+        for t in range(self.steps):
+            if t and self.count[t] != self.count[t - 1]:
+                members = members[sizes[members] > t]
+                member_starts = starts[members]
+            rows = slice(self.row_start[t], self.row_start[t + 1])
+            self.graph[rows] = members
+            np.add(member_starts, t, out=self.at[rows])
+        self.pos = np.empty(n, dtype=np.int64)
+        self.pos[self.at] = np.arange(n, dtype=np.int64)
+
+    def edge_positions(self, graphs: GraphSet) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of every edge's source and target, int64 ``(E,)`` each, in edge order."""
+        gsrc, gdst = graphs.global_edges()
+        return self.pos[gsrc], self.pos[gdst]
+
+    def sweep(self, key_local: np.ndarray, key_pos: np.ndarray, other_pos: np.ndarray) -> "_Sweep":
+        """The edges sorted by the position of their ``key`` end: step ``t`` reduces into row ``t``."""
+        # Edges are stored graph by graph: a stable sort by the key's local index alone gives
+        # (row, graph) order, i.e. increasing positions. Radix sort for 16-bit keys.
+        small = self.steps <= (1 << 16)
+        order = np.argsort(key_local.astype(np.uint16) if small else key_local, kind="stable")
+        return _Sweep(self, key_pos[order], other_pos[order])
+
+
+class _Sweep:
+    """One sweep's edges (see :meth:`_StepLayout.sweep`): step ``t`` reduces ``other`` into ``into``.
+
+    Within a step, the edges into one node are adjacent (a *run*); numbering each edge's run lets
+    one ``bincount`` / ``ufunc.at`` per step and quantity reduce all graphs at once (both add in
+    edge order, like a sequential sum; ``ufunc.reduceat`` is several times slower on runs this
+    short).
+    """
+
+    def __init__(self, layout: _StepLayout, into: np.ndarray, other: np.ndarray) -> None:
+        self.layout = layout
+        self.into, self.other = into, other
+        self.bounds = np.searchsorted(into, layout.row_start)
+        self.new_run = np.empty(into.size, dtype=bool)
+        self.new_run[:1] = True
+        np.not_equal(into[1:], into[:-1], out=self.new_run[1:])
+
+    def step(self, t: int) -> tuple[np.ndarray, np.ndarray | None, int, np.ndarray | slice] | None:
+        """``(other ends, run of each edge or None when every run is one edge, runs, targets)``
+        of step ``t``; None when the step has no edges."""
+        a, b = self.bounds[t], self.bounds[t + 1]
+        if a == b:
+            return None
+        new_run = self.new_run[a:b]
+        k = int(np.count_nonzero(new_run))
+        run = None if k == b - a else np.cumsum(new_run) - 1
+        if k == self.layout.count[t]:  # every node of the row is a target: a slice, not a scatter
+            start = int(self.layout.row_start[t])
+            return self.other[a:b], run, k, slice(start, start + k)
+        return self.other[a:b], run, k, self.into[a:b] if run is None else self.into[a:b][new_run]
+
+
 class Structure:
-    """Per-node results of :func:`graph_structure` (arrays of length N unless stated).
+    """Per-node results of :func:`graph_structure` (arrays of length N, node order, unless stated).
 
     Attributes:
         live: on an input -> output path not cut by a ``zero`` op.
@@ -80,134 +171,153 @@ class Structure:
         wsum_in, wsq_in: sums over live input paths of the weight-layer count and its square.
         weighted: the node is a weight layer (has parameters and is not a normalization).
         output: global index of each graph's output node, ``(G,)``.
+        layout, by_position: the same per-node arrays in the step-major order of the sweeps
+            (``by_position[name][layout.pos[i]]`` is node ``i``'s value); graph-level features are
+            aggregated from these directly, and node order is made on first access of an attribute.
     """
 
-    live: np.ndarray
-    level: np.ndarray
-    paths_in: np.ndarray
-    paths_out: np.ndarray
-    wmax_in: np.ndarray
-    wmin_in: np.ndarray
-    wmax_out: np.ndarray
-    wsum_in: np.ndarray
-    wsq_in: np.ndarray
-    weighted: np.ndarray
-    output: np.ndarray
+    FIELDS = ("live", "level", "paths_in", "paths_out", "wmax_in", "wmin_in", "wmax_out", "wsum_in", "wsq_in", "weighted")
+
+    def __init__(self, layout: _StepLayout, by_position: dict[str, np.ndarray], output: np.ndarray) -> None:
+        self.layout = layout
+        self.by_position = by_position
+        self.output = output
+        self.output_position = layout.pos[output]
+        self._node_order: dict[str, np.ndarray] = {}
+
+    def _nodes(self, name: str) -> np.ndarray:
+        values = self._node_order.get(name)
+        if values is None:
+            values = self._node_order[name] = self.by_position[name][self.layout.pos]
+        return values
+
+    live = property(lambda self: self._nodes("live"))
+    level = property(lambda self: self._nodes("level"))
+    paths_in = property(lambda self: self._nodes("paths_in"))
+    paths_out = property(lambda self: self._nodes("paths_out"))
+    wmax_in = property(lambda self: self._nodes("wmax_in"))
+    wmin_in = property(lambda self: self._nodes("wmin_in"))
+    wmax_out = property(lambda self: self._nodes("wmax_out"))
+    wsum_in = property(lambda self: self._nodes("wsum_in"))
+    wsq_in = property(lambda self: self._nodes("wsq_in"))
+    weighted = property(lambda self: self._nodes("weighted"))
 
 
-class _Schedule:
-    """Edges grouped for a sweep: step ``t`` handles the edges whose ``key`` (a local node index) is ``t``.
-
-    Within a step the edges are sorted by the node they reduce into; ``seg`` holds the start of
-    each node's run (relative to the step) and ``node`` that node, so one ``ufunc.reduceat`` per
-    step and quantity does all graphs at once.
-    """
-
-    def __init__(self, key: np.ndarray, into: np.ndarray, other: np.ndarray) -> None:
-        # A stable sort by key alone also groups by ``into``: edges are stored graph by graph, and a
-        # graph's edges with the same key all reduce into the same node. Radix sort for 16-bit keys.
-        if key.size and key.max() < (1 << 16):
-            order = np.argsort(key.astype(np.uint16), kind="stable")
-        else:
-            order = np.lexsort((into, key))
-        key, self.into, self.other = key[order], into[order], other[order]
-        self.bounds = np.searchsorted(key, np.arange(int(key.max(initial=-1)) + 2))
-        new_run = np.r_[True, (self.into[1:] != self.into[:-1]) | (key[1:] != key[:-1])] if key.size else np.zeros(0, bool)
-        self.run_starts = np.flatnonzero(new_run)
-        self.run_bounds = np.searchsorted(self.run_starts, self.bounds)
-
-    def step(self, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        a, b = self.bounds[t], self.bounds[t + 1]
-        if a == b:
-            return None
-        runs = self.run_starts[self.run_bounds[t]:self.run_bounds[t + 1]]
-        return self.other[a:b], runs - a, self.into[runs]
+_STRUCTURE_KEY = "predictors.features.structure"
 
 
 def graph_structure(graphs: GraphSet) -> Structure:
     """Liveness, path counts and effective depth of every node of every graph (see :class:`Structure`).
 
-    Requires each graph's nodes in topological order (every edge goes from a lower to a higher
-    local index), which graphs built by :class:`~archbench.graphs.cg.GraphBuilder` and the
-    tables always are; other graphs raise with the offending graph named.
+    Two dynamic programs (forward from the inputs, backward from the output) run over all graphs
+    together, one numpy step per local node index. Requires each graph's nodes in topological
+    order (every edge goes from a lower to a higher local index), which graphs built by
+    :class:`~archbench.graphs.cg.GraphBuilder` and the tables always are; other graphs raise with
+    the offending graph named. Computed once per GraphSet (cached on it).
     """
+    cached = graphs.cache.get(_STRUCTURE_KEY)
+    if cached is not None:
+        return cached
     n_graphs = len(graphs)
-    op = graphs.nodes["op"].astype(np.int64)
-    n = op.shape[0]
     bad = graphs.src >= graphs.dst
     if bad.any():
         e = int(np.flatnonzero(bad)[0])
         g = int(np.searchsorted(graphs.edge_ptr, e, side="right") - 1)
         raise DataFormatError(f"graph {g} ({graphs.space[g]}:{graphs.encoding[g]!r}) has edge {graphs.src[e]} -> {graphs.dst[e]} "
                               "going backwards; renumber its nodes in topological order first")
-    gsrc, gdst = graphs.global_edges()
-    notzero = op != _ZERO
-    is_input = op == _INPUT
-    weighted = (graphs.nodes["params"] > 0) & ~_NORM[op]
-    w = weighted.astype(np.float64)
-
-    # Forward sweep. A node is reached by a live path iff its path count is positive, and a dead
-    # node's depth bounds are -inf/+inf so they drop out of max/min by themselves. One state row
-    # per node (one gather and one scatter per step): paths, sum and sum of squares of the
-    # weight-layer count over those paths, level, deepest, shallowest.
-    state = np.zeros((n, 6))
-    state[:, 0] = is_input
-    state[:, 4] = np.where(is_input, 0.0, -np.inf)
-    state[:, 5] = np.where(is_input, 0.0, np.inf)
-    sched = _Schedule(graphs.dst.astype(np.int64), gdst, gsrc)
-    for t in range(1, len(sched.bounds) - 1):
-        step = sched.step(t)
-        if step is None:
-            continue
-        s, runs, nodes = step
-        rows = state[s]
-        a = np.add.reduceat(rows[:, :3], runs, axis=0)
-        m = np.maximum.reduceat(rows[:, 3:5], runs, axis=0)
-        lo_n = np.minimum.reduceat(rows[:, 5], runs)
-        wn = w[nodes]
-        cnt, s1 = a[:, 0], a[:, 1]
-        keep = notzero[nodes] & (cnt > 0)
-        new = np.empty((len(nodes), 6))
-        new[:, 0] = cnt
-        new[:, 1] = s1 + wn * cnt
-        new[:, 2] = a[:, 2] + 2 * wn * s1 + wn * cnt
-        new[:, :3] *= keep[:, None]
-        new[:, 3] = m[:, 0] + 1
-        new[:, 4] = np.where(keep, m[:, 1] + wn, -np.inf)
-        new[:, 5] = np.where(keep, lo_n + wn, np.inf)
-        state[nodes] = new
-
-    # Backward sweep: [paths to the output]; deepest weight-layer count after the node.
-    is_output = op == _OUTPUT
-    pout = is_output.astype(np.float64)
-    wout = np.where(is_output, 0.0, -np.inf)
-    down = wout  # deepest count after the node, including the node itself for its predecessors
-    down = np.where(is_output, w, -np.inf)
-    sched = _Schedule(graphs.src.astype(np.int64), gsrc, gdst)
-    for t in range(len(sched.bounds) - 2, -1, -1):
-        step = sched.step(t)
-        if step is None:
-            continue
-        d, runs, nodes = step
-        cnt = np.add.reduceat(pout[d], runs)
-        deep = np.maximum.reduceat(down[d], runs)
-        keep = notzero[nodes] & (cnt > 0) & ~is_output[nodes]
-        pout[nodes] = np.where(keep, cnt, pout[nodes])
-        wout[nodes] = np.where(keep, deep, wout[nodes])
-        down[nodes] = np.where(keep, deep + w[nodes], down[nodes])
-
-    outputs = np.flatnonzero(is_output)
+    op = graphs.nodes["op"]
+    outputs = np.flatnonzero(op == _OUTPUT)
     out_graph = np.searchsorted(graphs.node_ptr, outputs, side="right") - 1
     if not np.array_equal(out_graph, np.arange(n_graphs)):
         counts = np.bincount(out_graph, minlength=n_graphs)
         g = int(np.flatnonzero(counts != 1)[0])
         raise DataFormatError(f"graph {g} ({graphs.space[g]}:{graphs.encoding[g]!r}) has {counts[g]} output nodes, expected 1")
-    pin = state[:, 0]
-    wmax, wmin = state[:, 4], state[:, 5]
-    return Structure(live=(pin > 0) & (pout > 0), level=state[:, 3].astype(np.int64), paths_in=pin, paths_out=pout,
-                     wmax_in=np.where(np.isfinite(wmax), wmax, -1.0), wmin_in=np.where(np.isfinite(wmin), wmin, -1.0),
-                     wmax_out=np.where(np.isfinite(wout), wout, -1.0), wsum_in=state[:, 1], wsq_in=state[:, 2],
-                     weighted=weighted, output=outputs)
+
+    # Everything below is in the step-major order of _StepLayout ("positions").
+    lay = _StepLayout(graphs)
+    n = lay.at.size
+    op = op[lay.at]
+    notzero = op != _ZERO
+    is_input, is_output = op == _INPUT, op == _OUTPUT
+    # Weight layer or not; used as 0/1 in float arithmetic (no float copy of millions of flags).
+    w = weighted = (graphs.nodes["params"][lay.at] > 0) & ~_NORM[op]
+    psrc, pdst = lay.edge_positions(graphs)
+
+    # Forward sweep. A node is reached by a live path iff its path count is positive, and a dead
+    # node's depth bounds are -inf/+inf so they drop out of max/min by themselves. Per node: live
+    # paths from an input, sum and sum of squares of the weight-layer count over those paths,
+    # level, deepest and shallowest such path. A zero op cuts every path through it: its row
+    # entries are reset after each step (its level still counts), so the step itself needs no mask.
+    pin = is_input.astype(np.float64)
+    s1, s2 = np.zeros(n), np.zeros(n)
+    level = np.zeros(n, dtype=np.int64)
+    wmax, wmin = np.where(is_input, 0.0, -np.inf), np.where(is_input, 0.0, np.inf)
+    zero_pos = np.flatnonzero(~notzero)
+    zero_rows = np.searchsorted(zero_pos, lay.row_start)
+    sweep = lay.sweep(graphs.dst, pdst, psrc)
+    for t in range(1, lay.steps):
+        step = sweep.step(t)
+        if step is None:
+            continue
+        s, run, k, nodes = step
+        if run is None:  # one incoming edge per node: nothing to reduce
+            cnt, a1, a2, m0, m1, lo = pin[s], s1[s], s2[s], level[s], wmax[s], wmin[s]
+        else:
+            cnt, a1, a2 = np.bincount(run, pin[s], k), np.bincount(run, s1[s], k), np.bincount(run, s2[s], k)
+            m0, m1, lo = np.zeros(k, dtype=np.int64), np.full(k, -np.inf), np.full(k, np.inf)
+            np.maximum.at(m0, run, level[s])
+            np.maximum.at(m1, run, wmax[s])
+            np.minimum.at(lo, run, wmin[s])
+        wn = w[nodes]
+        s2[nodes] = a2 + 2.0 * wn * a1 + wn * cnt
+        s1[nodes] = a1 + wn * cnt
+        pin[nodes] = cnt
+        level[nodes] = m0 + 1
+        wmax[nodes] = m1 + wn
+        wmin[nodes] = lo + wn
+        z = zero_pos[zero_rows[t]:zero_rows[t + 1]]
+        if z.size:
+            pin[z] = s1[z] = s2[z] = 0.0
+            wmax[z], wmin[z] = -np.inf, np.inf
+
+    # Backward sweep: paths to the output; deepest weight-layer count after the node ("down" also
+    # counts the node itself, which is what its predecessors need). Zero ops and the output keep
+    # their initial values (reset after each step).
+    pout = is_output.astype(np.float64)
+    wout = np.where(is_output, 0.0, -np.inf)
+    down = np.where(is_output, w, -np.inf)
+    fixed = np.flatnonzero(~notzero | is_output)
+    fixed_rows = np.searchsorted(fixed, lay.row_start)
+    del sweep  # before the next one: peak memory
+    sweep = lay.sweep(graphs.src, psrc, pdst)
+    del psrc, pdst
+    for t in range(lay.steps - 1, -1, -1):
+        step = sweep.step(t)
+        if step is None:
+            continue
+        d, run, k, nodes = step
+        if run is None:
+            cnt, deep = pout[d], down[d]
+        else:
+            cnt, deep = np.bincount(run, pout[d], k), np.full(k, -np.inf)
+            np.maximum.at(deep, run, down[d])
+        pout[nodes] = cnt
+        wout[nodes] = deep
+        down[nodes] = deep + w[nodes]
+        f = fixed[fixed_rows[t]:fixed_rows[t + 1]]
+        if f.size:
+            out_f = is_output[f]
+            pout[f] = out_f
+            wout[f] = np.where(out_f, 0.0, -np.inf)
+            down[f] = np.where(out_f, w[f], -np.inf)
+
+    for depth in (wmax, wmin, wout):  # no live path: -1
+        depth[~np.isfinite(depth)] = -1.0
+    by_position = {"live": (pin > 0) & (pout > 0), "level": level, "paths_in": pin, "paths_out": pout, "wmax_in": wmax,
+                   "wmin_in": wmin, "wmax_out": wout, "wsum_in": s1, "wsq_in": s2, "weighted": weighted}
+    st = Structure(lay, by_position, outputs)
+    graphs.cache[_STRUCTURE_KEY] = st
+    return st
 
 
 #: Per-node structural features the GNN adds to the node features of :mod:`archbench.graphs.pyg`.
@@ -222,15 +332,20 @@ def node_structure_features(graphs: GraphSet, structure: Structure | None = None
     after the node on its deepest live path over the graph's deepest.
     """
     st = structure or graph_structure(graphs)
-    per_graph_out = np.repeat(st.output, graphs.num_nodes)
-    total = st.paths_in[per_graph_out]
+    p = st.by_position
+    out_of = st.output_position[st.layout.graph]  # position of each position's graph output
+    total = p["paths_in"][out_of]
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(total > 0, st.paths_in * st.paths_out / total, 0.0)
-        depth = np.maximum(st.wmax_in[per_graph_out], 1.0)
-        level = np.maximum(st.level[per_graph_out], 1).astype(np.float64)
-    out = np.stack([st.live.astype(np.float64), np.clip(share, 0.0, 1.0), st.level / level,
-                    np.clip(st.wmax_in, 0.0, None) / depth, np.clip(st.wmax_out, 0.0, None) / depth], axis=1)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+        share = np.where(total > 0, p["paths_in"] * p["paths_out"] / total, 0.0)
+        depth = np.maximum(p["wmax_in"][out_of], 1.0)
+        level = np.maximum(p["level"][out_of], 1).astype(np.float64)
+    out = np.empty((len(total), 5), dtype=np.float32)
+    out[:, 0] = p["live"]
+    out[:, 1] = np.clip(share, 0.0, 1.0)
+    out[:, 2] = np.minimum(p["level"] / level, 1.0)
+    out[:, 3] = np.minimum(np.clip(p["wmax_in"], 0.0, None) / depth, 1.0)
+    out[:, 4] = np.minimum(np.clip(p["wmax_out"], 0.0, None) / depth, 1.0)
+    return out[st.layout.pos]
 
 
 def _max_width(node_graph: np.ndarray, level: np.ndarray, n_graphs: int) -> np.ndarray:
@@ -248,8 +363,9 @@ def _max_width(node_graph: np.ndarray, level: np.ndarray, n_graphs: int) -> np.n
     return out
 
 
-def _code_counts(graph_of: np.ndarray, codes: np.ndarray, n_graphs: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct codes (sorted) and a float32 ``(G, len(codes))`` matrix of their counts per graph."""
+def _code_counts(graph_of: np.ndarray, codes: np.ndarray, n_graphs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct codes (sorted), a float32 ``(G, len(distinct))`` matrix of their counts per graph,
+    and each item's index into the distinct codes."""
     if codes.size and codes.max() < (1 << 22):
         # Small code space: bincount instead of sorting millions of codes.
         present = np.flatnonzero(np.bincount(codes))
@@ -258,9 +374,10 @@ def _code_counts(graph_of: np.ndarray, codes: np.ndarray, n_graphs: int) -> tupl
         uniq, inverse = present.astype(np.int64), lookup[codes]
     else:
         uniq, inverse = np.unique(codes, return_inverse=True)
+        inverse = inverse.reshape(-1)
     k = len(uniq)
-    flat = np.bincount(graph_of * k + inverse.reshape(-1), minlength=n_graphs * k)
-    return uniq, flat.reshape(n_graphs, k).astype(np.float32)
+    flat = np.bincount(graph_of * k + inverse, minlength=n_graphs * k)
+    return uniq, flat.reshape(n_graphs, k).astype(np.float32), inverse
 
 
 #: Fixed graph-level columns, in order (see :class:`CGFeaturizer`).
@@ -323,36 +440,37 @@ def raw_features(graphs: GraphSet) -> RawFeatures:
         return cached
     g = len(graphs)
     st = graph_structure(graphs)
-    node_graph = graphs.node_graph
-    out_idx = st.output
+    # Per-node values are aggregated in the structure's own (step-major) order: sums and counts
+    # per graph do not depend on the order, and mapping millions of values back would cost more.
+    p, graph_of, out = st.by_position, st.layout.graph, st.output_position
+    live = p["live"]
     nn_ = graphs.num_nodes.astype(np.float64)
-    live_nodes = np.bincount(node_graph, weights=st.live, minlength=g)
-    longest = st.level[out_idx].astype(np.float64)
-    paths = st.paths_in[out_idx]
+    live_nodes = np.bincount(graph_of, weights=live, minlength=g)
+    longest = p["level"][out].astype(np.float64)
+    paths = p["paths_in"][out]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        mean = np.where(paths > 0, st.wsum_in[out_idx] / paths, 0.0)
-        var = np.where(paths > 0, st.wsq_in[out_idx] / paths - mean ** 2, 0.0)
+        mean = np.where(paths > 0, p["wsum_in"][out] / paths, 0.0)
+        var = np.where(paths > 0, p["wsq_in"][out] / paths - mean ** 2, 0.0)
         log_paths = np.where(paths > 0, np.log10(np.maximum(paths, 1e-300)), -1.0)
     base = np.stack([
         np.log1p(graphs.params.astype(np.float64)), np.log1p(graphs.flops.astype(np.float64)), nn_,
         graphs.num_edges.astype(np.float64), live_nodes, live_nodes / np.maximum(nn_, 1), longest,
-        _max_width(node_graph, st.level, g), nn_ / (longest + 1), log_paths, st.wmax_in[out_idx], st.wmin_in[out_idx],
+        _max_width(graph_of, p["level"], g), nn_ / (longest + 1), log_paths, p["wmax_in"][out], p["wmin_in"][out],
         mean, np.sqrt(np.maximum(var, 0.0)),
-        np.bincount(node_graph, weights=st.weighted, minlength=g),
-        np.bincount(node_graph, weights=st.weighted & st.live, minlength=g),
+        np.bincount(graph_of, weights=p["weighted"], minlength=g),
+        np.bincount(graph_of, weights=p["weighted"] & live, minlength=g),
         graphs.input_shape[:, 1].astype(np.float64), np.log2(np.maximum(graphs.num_classes, 1)).astype(np.float64),
     ], axis=1).astype(np.float32)
     tok = token_codes(graphs)
-    codes, tokens = _code_counts(node_graph, tok, g)
-    k = len(codes)
-    live_tokens = np.bincount(node_graph[st.live] * k + np.searchsorted(codes, tok[st.live]),
-                              minlength=g * k).reshape(g, k).astype(np.float32)
-    gsrc, gdst = graphs.global_edges()
-    live_edge = st.live[gsrc] & st.live[gdst]
+    codes, tokens, ti = _code_counts(graphs.node_graph, tok, g)
+    k = max(len(codes), 1)
+    ti = ti[st.layout.at]  # compact token index by position
+    live_tokens = np.bincount(graph_of[live] * k + ti[live], minlength=g * k).reshape(g, k)[:, : len(codes)].astype(np.float32)
+    psrc, pdst = st.layout.edge_positions(graphs)
+    live_edge = live[psrc] & live[pdst]
     # Pairs over compact token indices first (a small code space), then back to stable pair codes.
-    ti = np.searchsorted(codes, tok)
-    compact, pairs = _code_counts(graphs.edge_graph[live_edge], ti[gsrc[live_edge]] * k + ti[gdst[live_edge]], g)
-    pair_codes = codes[compact // max(k, 1)] * _PAIR_BASE + codes[compact % max(k, 1)]
+    compact, pairs, _ = _code_counts(graphs.edge_graph[live_edge], ti[psrc[live_edge]] * k + ti[pdst[live_edge]], g)
+    pair_codes = codes[compact // k] * _PAIR_BASE + codes[compact % k]
     order = np.argsort(pair_codes)
     pair_codes, pairs = pair_codes[order], pairs[:, order]
     raw = RawFeatures(np.concatenate([base, _stages(graphs)], axis=1), codes, tokens, live_tokens, pair_codes, pairs)
@@ -363,23 +481,205 @@ def raw_features(graphs: GraphSet) -> RawFeatures:
 def _stages(graphs: GraphSet) -> np.ndarray:
     """float32 ``(G, (NUM_STAGES + 1) * len(STAGE_STATS))``: per-resolution-stage statistics."""
     g = len(graphs)
-    node_graph = graphs.node_graph
-    in_h = np.repeat(graphs.input_shape[:, 1], graphs.num_nodes).astype(np.float64)
-    h = np.maximum(graphs.nodes["h_out"].astype(np.float64), 1.0)
-    vector = (graphs.nodes["h_out"] <= 1) & (graphs.nodes["w_out"] <= 1) & (in_h > 1)
-    stage = np.clip(np.rint(np.log2(np.maximum(in_h / h, 1.0))), 0, NUM_STAGES - 1).astype(np.int64)
-    stage = np.where(vector, NUM_STAGES, stage)
+    nodes = graphs.nodes
+    in_h = np.repeat(graphs.input_shape[:, 1], graphs.num_nodes)
+    stage = _stage_of(in_h, nodes["h_out"])
+    stage[(nodes["h_out"] <= 1) & (nodes["w_out"] <= 1) & (in_h > 1)] = NUM_STAGES  # vectors: the head
     k = NUM_STAGES + 1
-    key = node_graph * k + stage
-    op = graphs.nodes["op"].astype(np.int64)
-    weighted = ((graphs.nodes["params"] > 0) & ~_NORM[op]).astype(np.float64)
+    key = graphs.node_graph * k + stage
+    weighted = (nodes["params"] > 0) & ~_NORM[nodes["op"]]
     layers = np.bincount(key, weights=weighted, minlength=g * k).reshape(g, k)
-    params = np.log1p(np.bincount(key, weights=graphs.nodes["params"].astype(np.float64), minlength=g * k)).reshape(g, k)
-    flops = np.log1p(np.bincount(key, weights=graphs.nodes["flops"].astype(np.float64), minlength=g * k)).reshape(g, k)
-    chans = np.zeros(g * k)
-    np.maximum.at(chans, key, np.log2(1.0 + graphs.nodes["c_out"].astype(np.float64)))
+    params = np.log1p(np.bincount(key, weights=nodes["params"], minlength=g * k)).reshape(g, k)
+    flops = np.log1p(np.bincount(key, weights=nodes["flops"], minlength=g * k)).reshape(g, k)
+    # The widest layer per stage: log2(1 + c) grows with c, so take the max channel count first.
+    widest = np.zeros(g * k, dtype=np.int64)
+    np.maximum.at(widest, key, nodes["c_out"].astype(np.int64, copy=False))
+    chans = np.log2(1.0 + widest.astype(np.float64))
     stats = np.stack([layers, params, flops, chans.reshape(g, k)], axis=2)  # (G, stage, stat)
     return stats.reshape(g, -1).astype(np.float32)
+
+
+def _stage_of(in_h: np.ndarray, h_out: np.ndarray) -> np.ndarray:
+    """Resolution stage ``round(log2(input height / output height))`` in ``0..NUM_STAGES - 1``, int64.
+
+    It depends only on the (input height, output height) pair: for integer heights it is worked
+    out once per distinct pair (a few dozen) and looked up, instead of a logarithm per node.
+    """
+    def stage(ih: np.ndarray, ho: np.ndarray) -> np.ndarray:
+        ratio = ih.astype(np.float64) / np.maximum(ho.astype(np.float64), 1.0)
+        return np.clip(np.rint(np.log2(np.maximum(ratio, 1.0))), 0, NUM_STAGES - 1).astype(np.int64)
+
+    if in_h.size == 0 or h_out.dtype.kind not in "iu" or min(in_h.min(), h_out.min()) < 0:
+        return stage(in_h, h_out)
+    span = int(h_out.max()) + 1
+    if (int(in_h.max()) + 1) * span > (1 << 22):
+        return stage(in_h, h_out)
+    pair = in_h * span + h_out
+    present = np.flatnonzero(np.bincount(pair))
+    table = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+    table[present] = stage(present // span, present % span)
+    return table[pair]
+
+
+# ---- data-flow n-grams ------------------------------------------------------------------------------
+# Sequences of data-transforming ops along the data flow, read through everything in between
+# (norms, activations, adds, concats, identities): ``conv3>max_pool3>conv1``. This is the path
+# encoding of cell benchmarks (BANANAS) computed on any CG, whatever the space.
+
+#: Op categories whose nodes are the letters of the flow n-grams; other ops are read through.
+FLOW_CATEGORIES = ("io", "conv", "linear", "pool", "graph", "attention", "embedding", "recurrent", "neuron")
+#: Longest flow n-gram :func:`flow_ngrams` counts.
+MAX_FLOW_LENGTH = 4
+_FLOW_OP = np.array([OPS[name].category in FLOW_CATEGORIES for name in OP_NAMES], dtype=bool)
+_FLOW_BITS = 12  # bits per token in an n-gram code: token codes stay below 2**12 (op index < 128)
+_FLOW_KEY = "predictors.features.flow"
+
+
+def flow_edges(graphs: GraphSet) -> tuple[np.ndarray, np.ndarray]:
+    """Edges ``u -> v`` (global node indices, int64, sorted by ``u``) between live data-transforming ops.
+
+    ``v`` follows ``u`` when a live path leads from ``u`` to ``v`` through no other op of
+    :data:`FLOW_CATEGORIES`. Each pair appears once, however many such paths join them.
+    """
+    n = int(graphs.node_ptr[-1])
+    live = graph_structure(graphs).live
+    flow = _FLOW_OP[graphs.nodes["op"].astype(np.int64)] & live
+    gsrc, gdst = graphs.global_edges()
+    keep = live[gsrc] & live[gdst]
+    order = np.argsort(gsrc[keep], kind="stable")
+    succ_src, succ_dst = gsrc[keep][order], gdst[keep][order]
+    # Only a node with several inputs can be reached twice from one op: deduplicate just those.
+    merge = np.bincount(succ_dst, minlength=n) > 1
+    start_ops = flow[succ_src]
+    r, c = succ_src[start_ops], succ_dst[start_ops]  # (flow op, node reached from it)
+    found = []
+    while r.size:
+        hit = flow[c]
+        found.append(r[hit] * n + c[hit])
+        r, c = _successors(succ_src, succ_dst, r[~hit], c[~hit])
+        twice = merge[c]
+        if twice.any():  # one entry per (flow op, node): reachability, not path counts
+            key = _distinct(r[twice] * n + c[twice])
+            r, c = np.concatenate([r[~twice], key // n]), np.concatenate([c[~twice], key % n])
+    key = _distinct(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+    return key // max(n, 1), key % max(n, 1)
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (a plain sort: much faster than ``np.unique``'s hashing on large int64 arrays)."""
+    values = np.sort(values)
+    keep = np.empty(values.size, dtype=bool)
+    keep[:1] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
+def _successors(succ_src: np.ndarray, succ_dst: np.ndarray, row: np.ndarray, node: np.ndarray):
+    """For every ``(row, node)``, one ``(row, successor)`` per successor of ``node`` (edges sorted by source)."""
+    first = np.searchsorted(succ_src, node, side="left")
+    count = np.searchsorted(succ_src, node, side="right") - first
+    rep = np.repeat(np.arange(node.size), count)
+    offset = np.arange(rep.size) - np.repeat(np.cumsum(count) - count, count)
+    return row[rep], succ_dst[first[rep] + offset]
+
+
+@dataclass
+class FlowFeatures:
+    """Counts of flow n-grams per graph (cached on the GraphSet): ``counts[g, j]`` of ``codes[j]``.
+
+    A code packs the n-gram's length above its tokens (see :func:`flow_name`).
+    """
+
+    codes: np.ndarray
+    counts: np.ndarray
+
+    def take(self, graph_index: np.ndarray, node_index: np.ndarray | None = None) -> "FlowFeatures":
+        return FlowFeatures(self.codes, self.counts[graph_index])
+
+    @classmethod
+    def concat(cls, parts: Sequence["FlowFeatures"]) -> "FlowFeatures":
+        codes = np.unique(np.concatenate([p.codes for p in parts]))
+        return cls(codes, np.concatenate([p.select(codes) for p in parts]))
+
+    def select(self, codes: np.ndarray) -> np.ndarray:
+        """Count columns for ``codes`` (zeros for n-grams these graphs never have)."""
+        out = np.zeros((self.counts.shape[0], len(codes)), dtype=np.float32)
+        if len(self.codes) == 0 or len(codes) == 0:
+            return out
+        pos = np.minimum(np.searchsorted(self.codes, codes), len(self.codes) - 1)
+        hit = self.codes[pos] == codes
+        out[:, hit] = self.counts[:, pos[hit]]
+        return out
+
+
+def flow_ngrams(graphs: GraphSet, max_length: int = 3) -> FlowFeatures:
+    """Counts of every flow n-gram of 2 to ``max_length`` ops per graph (cached on the GraphSet).
+
+    An n-gram is a walk ``u1 -> u2 -> ... -> un`` over :func:`flow_edges`, spelled by the ops'
+    tokens (:func:`token_codes`); each walk counts once.
+    """
+    if not 2 <= max_length <= MAX_FLOW_LENGTH:
+        raise ValueError(f"flow n-grams have 2 to {MAX_FLOW_LENGTH} ops, found max_length={max_length}")
+    key = f"{_FLOW_KEY}{max_length}"
+    cached = graphs.cache.get(key)
+    if cached is not None:
+        return cached
+    tok = token_codes(graphs)
+    if tok.size and tok.max() >= (1 << _FLOW_BITS):
+        raise DataFormatError(f"token code {int(tok.max())} does not fit the {_FLOW_BITS} bits of a flow n-gram code")
+    u, v = flow_edges(graphs)
+    # Walks are spelled in compact token indices (a small code space, counted with bincount),
+    # then their codes are mapped back to stable packed token codes.
+    tokens = _distinct(tok[np.concatenate([u, v])])
+    k = max(len(tokens), 1)
+    ti = np.searchsorted(tokens, tok)
+    first, last, code = u, v, ti[u] * k + ti[v]
+    node_parts, code_parts, offset = [first], [code], k ** 2
+    for length in range(3, max_length + 1):
+        walk, last = _successors(u, v, np.arange(last.size), last)
+        first, code = first[walk], code[walk] * k + ti[last]
+        node_parts.append(first)
+        code_parts.append(code + offset)
+        offset += k ** length
+    compact, counts, _ = _count_codes(graphs.node_graph[np.concatenate(node_parts)], np.concatenate(code_parts),
+                                      len(graphs), offset)
+    codes = np.zeros(len(compact), dtype=np.int64)
+    start = 0
+    for length in range(2, max_length + 1):  # compact code -> length and token indices -> packed code
+        part = (compact >= start) & (compact < start + k ** length)
+        rest = compact[part] - start
+        packed = np.full(rest.size, length << (MAX_FLOW_LENGTH * _FLOW_BITS), dtype=np.int64)
+        for i in range(length):
+            packed |= tokens[(rest // k ** (length - 1 - i)) % k] << (_FLOW_BITS * (length - 1 - i))
+        codes[part] = packed
+        start += k ** length
+    order = np.argsort(codes)
+    codes, counts = codes[order], counts[:, order]
+    out = FlowFeatures(codes, counts)
+    graphs.cache[key] = out
+    return out
+
+
+def flow_name(code: int) -> str:
+    """Readable flow n-gram: ``conv3>max_pool3>conv1``."""
+    length = int(code) >> (MAX_FLOW_LENGTH * _FLOW_BITS)
+    mask = (1 << _FLOW_BITS) - 1
+    return ">".join(token_name((int(code) >> (_FLOW_BITS * (length - 1 - i))) & mask) for i in range(length))
+
+
+def _count_codes(graph_of: np.ndarray, codes: np.ndarray, n_graphs: int, space: int):
+    """Distinct codes (sorted), their float32 ``(G, distinct)`` counts per graph and each item's index."""
+    if space <= (1 << 24):  # small code space: bincount instead of sorting millions of codes
+        present = np.flatnonzero(np.bincount(codes, minlength=space))
+        lookup = np.zeros(space, dtype=np.int64)
+        lookup[present] = np.arange(len(present))
+        uniq, inverse = present.astype(np.int64), lookup[codes]
+    else:
+        uniq, inverse = np.unique(codes, return_inverse=True)
+        inverse = inverse.reshape(-1)
+    k = len(uniq)
+    counts = np.bincount(graph_of * k + inverse, minlength=n_graphs * k).reshape(n_graphs, k).astype(np.float32)
+    return uniq, counts, inverse
 
 
 class CGFeaturizer:
@@ -390,11 +690,17 @@ class CGFeaturizer:
             (proxy scores span many orders of magnitude: synflow reaches 1e44, beyond float32);
             NaN stays NaN and +-inf (e.g. zen's log 0) becomes NaN: trees treat both as missing.
         max_pairs: keep at most this many op-pair columns (the most frequent in training).
+        flow_length: longest data-flow n-gram counted (:func:`flow_ngrams`, 2 to
+            :data:`MAX_FLOW_LENGTH`); 0 or 1: no flow n-gram columns.
+        max_flow: keep at most this many flow n-gram columns (the most frequent in training).
     """
 
-    def __init__(self, *, extras: Sequence[str] = (), max_pairs: int = 256) -> None:
+    def __init__(self, *, extras: Sequence[str] = (), max_pairs: int = 256, flow_length: int = 3,
+                 max_flow: int = 512) -> None:
         self.extras = tuple(extras)
         self.max_pairs = max_pairs
+        self.flow_length = flow_length
+        self.max_flow = max_flow
 
     def fit(self, graphs: GraphSet) -> "CGFeaturizer":
         """Learn the token and pair columns: those present in ``graphs``."""
@@ -403,25 +709,35 @@ class CGFeaturizer:
         freq = (raw.pairs > 0).sum(axis=0)
         order = np.argsort(-freq, kind="stable")[: self.max_pairs]
         self.pairs_ = np.sort(raw.pair_codes[order[freq[order] > 0]])
+        self.flow_ = np.zeros(0, dtype=np.int64)
+        if self.flow_length >= 2:
+            flow = flow_ngrams(graphs, self.flow_length)
+            freq = (flow.counts > 0).sum(axis=0)
+            order = np.argsort(-freq, kind="stable")[: self.max_flow]
+            self.flow_ = np.sort(flow.codes[order[freq[order] > 0]])
         self.feature_names_ = self._names()
         return self
 
     def get_state(self) -> dict:
         return {"tokens": self.tokens_.tolist(), "pairs": self.pairs_.tolist(), "extras": list(self.extras),
-                "max_pairs": self.max_pairs}
+                "max_pairs": self.max_pairs, "flow": self.flow_.tolist(), "flow_length": self.flow_length,
+                "max_flow": self.max_flow}
 
     @classmethod
     def from_state(cls, state: dict) -> "CGFeaturizer":
         f = cls(extras=state["extras"], max_pairs=state["max_pairs"])
         f.tokens_ = np.asarray(state["tokens"], dtype=np.int64)
         f.pairs_ = np.asarray(state["pairs"], dtype=np.int64)
+        # Models saved before flow n-grams existed have none.
+        f.flow_length, f.max_flow = int(state.get("flow_length", 0)), int(state.get("max_flow", 512))
+        f.flow_ = np.asarray(state.get("flow", []), dtype=np.int64)
         f.feature_names_ = f._names()
         return f
 
     def _names(self) -> list[str]:
         return (list(BASE_FEATURES) + [f"count:{token_name(c)}" for c in self.tokens_]
                 + [f"live:{token_name(c)}" for c in self.tokens_] + [f"pair:{pair_name(c)}" for c in self.pairs_]
-                + [f"extra:{e}" for e in self.extras])
+                + [f"flow:{flow_name(c)}" for c in self.flow_] + [f"extra:{e}" for e in self.extras])
 
     def transform(self, graphs: GraphSet) -> np.ndarray:
         """float32 ``(G, F)`` with columns :attr:`feature_names_`."""
@@ -435,6 +751,8 @@ class CGFeaturizer:
         raw = raw_features(graphs)
         cols = [raw.base, raw.select(self.tokens_, "tokens"), raw.select(self.tokens_, "live"),
                 raw.select(self.pairs_, "pairs")]
+        if len(self.flow_):
+            cols.append(flow_ngrams(graphs, self.flow_length).select(self.flow_))
         if self.extras:
             cols.append(_signed_log(np.stack([graphs.extras[e] for e in self.extras], axis=1)))
         return np.concatenate(cols, axis=1)
@@ -475,7 +793,8 @@ def onehot_tokens(graphs: GraphSet, vocabulary: Sequence[str]) -> np.ndarray:
     return out
 
 
-__all__ = ["BASE_FEATURES", "CGFeaturizer", "NODE_STRUCTURE_FEATURES", "RawFeatures", "raw_features", "NUM_STAGES", "STAGE_STATS", "Structure", "encoding_tokens",
+__all__ = ["BASE_FEATURES", "CGFeaturizer", "FLOW_CATEGORIES", "FlowFeatures", "MAX_FLOW_LENGTH", "flow_edges", "flow_name",
+           "flow_ngrams", "NODE_STRUCTURE_FEATURES", "RawFeatures", "raw_features", "NUM_STAGES", "STAGE_STATS", "Structure", "encoding_tokens",
            "graph_structure", "node_structure_features", "onehot_tokens", "pair_name", "token_codes", "token_name"]
 
 

@@ -1,7 +1,7 @@
 """Gradient-boosted trees (XGBoost) on tabular features of the computation graph.
 
 Features are :class:`~archbench.predictors.features.CGFeaturizer`'s (op-token and op-pair counts,
-live-path depth statistics, params, FLOPs, per-stage shapes) plus, optionally, per-graph extras
+data-flow n-grams of 2-3 ops, live-path depth statistics, params, FLOPs, per-stage shapes) plus, optionally, per-graph extras
 from the metrics table such as zero-cost proxy scores (``"zc_synflow"``) or low-fidelity
 accuracies (``"test_accuracy@12"``).
 
@@ -23,7 +23,7 @@ from archbench.datasets.views import GraphSet
 from archbench.errors import DataFormatError
 
 from .base import PREDICTORS, Predictor, TargetScaler, validation_split
-from .features import CGFeaturizer, raw_features
+from .features import CGFeaturizer, flow_ngrams, raw_features
 
 _BOOSTER_FILE = "booster.json"
 #: Grid of the optional hyper-parameter search (sampled, not exhausted).
@@ -51,19 +51,21 @@ class GBDTPredictor(Predictor):
         refit: after early stopping, retrain on all graphs with the chosen number of rounds.
         target: ``"rank"`` (fit training quantiles) or ``"standard"`` (standardized targets).
         extras: per-graph extras to use as features, e.g. ``("zc_synflow", "test_accuracy@12")``.
+        flow_length: longest data-flow n-gram used as a feature (``conv3>max_pool3>conv1``, see
+            :func:`~archbench.predictors.features.flow_ngrams`); 0: none.
         search: number of random configurations of :data:`SEARCH_SPACE` to try (0: none).
         seed: seeds the split, the search and XGBoost.
         n_jobs: XGBoost threads.
     """
 
     name = "gbdt"
-    description = "XGBoost on CG features (op/pair counts, path depth, params, FLOPs, stage shapes, optional proxies)"
+    description = "XGBoost on CG features (op/pair counts, flow n-grams, path depth, params, FLOPs, stage shapes, optional proxies)"
 
     def __init__(self, *, n_estimators: int = 2000, learning_rate: float = 0.05, max_depth: int = 4,
                  min_child_weight: float = 1.0, subsample: float = 0.8, colsample_bytree: float = 0.8,
                  reg_lambda: float = 1.0, early_stopping_rounds: int = 100, validation_fraction: float = 0.2,
-                 refit: bool = True, target: str = "rank", extras: Sequence[str] = (), search: int = 0,
-                 seed: int = 0, n_jobs: int = 1) -> None:
+                 refit: bool = True, target: str = "rank", extras: Sequence[str] = (), flow_length: int = 3,
+                 search: int = 0, seed: int = 0, n_jobs: int = 1) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.max_depth = max_depth
@@ -76,6 +78,7 @@ class GBDTPredictor(Predictor):
         self.refit = refit
         self.target = target
         self.extras = extras
+        self.flow_length = flow_length
         self.search = search
         self.seed = seed
         self.n_jobs = n_jobs
@@ -86,6 +89,8 @@ class GBDTPredictor(Predictor):
 
     def prepare(self, graphs: GraphSet) -> GraphSet:
         raw_features(graphs)
+        if self.flow_length >= 2:
+            flow_ngrams(graphs, self.flow_length)
         return graphs
 
     def _xgb_params(self, overrides: dict | None = None) -> dict:
@@ -112,7 +117,7 @@ class GBDTPredictor(Predictor):
     def _fit(self, graphs: GraphSet, y: np.ndarray) -> None:
         import xgboost as xgb
 
-        self.featurizer_ = CGFeaturizer(extras=self.extras)
+        self.featurizer_ = CGFeaturizer(extras=self.extras, flow_length=self.flow_length)
         X = self.featurizer_.fit_transform(graphs)
         self.scaler_ = TargetScaler(self.target).fit(y)
         z = self.scaler_.transform(y)

@@ -18,7 +18,8 @@ pairs of each mini-batch, with AdamW and a cosine schedule over a fixed budget (
 ensemble of ``n_ensemble`` seeds (each with its own split) whose predictions are averaged.
 
 Mini-batches are cut straight out of the flat arrays of a :class:`GraphSet` (numpy index
-arithmetic, no per-graph Python loop, no per-graph ``Data`` objects); a set's node inputs are
+arithmetic, no per-graph Python loop, no per-graph ``Data`` objects); the sparse adjacency of all
+graphs is sorted and coalesced once per set, so a batch needs no sort. A set's node inputs are
 computed once and cached on it, so predicting on its subsets costs only the forward passes.
 """
 from __future__ import annotations
@@ -77,27 +78,50 @@ def node_inputs(graphs: GraphSet) -> NodeInputs:
     return inputs
 
 
-def _sparse(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
-    """Coalesced COO 0/1-count matrix with an entry per (row, col) pair (repeats summed)."""
-    key = rows * shape[1] + cols
-    uniq, counts = np.unique(key, return_counts=True)
-    index = torch.from_numpy(np.stack([uniq // shape[1], uniq % shape[1]]))
-    return torch.sparse_coo_tensor(index, torch.from_numpy(counts.astype(np.float32)), shape, is_coalesced=True,
-                                   check_invariants=False)
+class _Adjacency:
+    """One edge direction of every graph as coalesced sparse-matrix entries, built once per set.
+
+    Entries ``(row, col, count)`` are sorted by row then column with repeated edges counted, per
+    graph in graph order (``ptr``); a batch's matrix is then a concatenation of its graphs' runs
+    with shifted unit numbers, already coalesced: no sort per batch.
+    """
+
+    def __init__(self, rows: np.ndarray, cols: np.ndarray, num_units: int, unit_ptr: np.ndarray) -> None:
+        key = np.sort(rows * max(num_units, 1) + cols)
+        first = np.empty(key.size, dtype=bool)
+        first[:1] = True
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        uniq = key[starts]
+        self.rows, self.cols = uniq // max(num_units, 1), uniq % max(num_units, 1)
+        self.counts = torch.from_numpy(np.diff(np.append(starts, key.size)).astype(np.float32))
+        graph = np.searchsorted(unit_ptr, self.rows, side="right") - 1
+        self.ptr = np.concatenate([[0], np.cumsum(np.bincount(graph, minlength=len(unit_ptr) - 1))]).astype(np.int64)
+
+    def take(self, index: np.ndarray, unit_shift: np.ndarray, num_units: int) -> torch.Tensor:
+        """``[units, units]`` sparse COO matrix of graphs ``index``, their units shifted by ``unit_shift``."""
+        counts = self.ptr[index + 1] - self.ptr[index]
+        entries = _ranges(self.ptr[index], counts)
+        shift = np.repeat(unit_shift, counts)
+        indices = torch.from_numpy(np.stack([self.rows[entries] + shift, self.cols[entries] + shift]))
+        return torch.sparse_coo_tensor(indices, self.counts[torch.from_numpy(entries)], (num_units, num_units),
+                                       is_coalesced=True, check_invariants=False)
 
 
 @dataclass
 class GraphBatch:
     """A mini-batch as one disjoint-union graph of *units* (contracted chains of nodes).
 
-    ``x``/``op`` are the member nodes' inputs, ``member`` maps node -> unit (sparse ``[U, N]``),
-    ``adj_in`` is ``[U, U]`` with a row per target (PyG's ``adj_t``), ``adj_out`` its transpose,
-    ``edge_index`` the same edges as ``[2, E]``, ``batch`` the graph of each unit, ``gx`` graph features.
+    ``x``/``op`` are the member nodes' inputs, ``member`` the unit of each node (long ``[N]``),
+    ``num_units`` the number of units ``U``, ``adj_in`` is ``[U, U]`` sparse with a row per target
+    (PyG's ``adj_t``), ``adj_out`` its transpose, ``edge_index`` the same edges as ``[2, E]``,
+    ``batch`` the graph of each unit, ``gx`` graph features.
     """
 
     x: torch.Tensor
     op: torch.Tensor
     member: torch.Tensor
+    num_units: int
     adj_in: torch.Tensor
     adj_out: torch.Tensor
     edge_index: torch.Tensor
@@ -125,8 +149,6 @@ class Packed:
         node_graph = graphs.node_graph[keep]
         op = inputs.op[keep]
         self.num_graphs = len(graphs)
-        self.x = torch.from_numpy(np.ascontiguousarray(inputs.x[keep]))
-        self.op = torch.from_numpy(op)
         counts = np.bincount(node_graph, minlength=self.num_graphs)
         self.node_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         # Chains: edge u -> v joins v to u's unit when u has one consumer and v one producer.
@@ -142,13 +164,18 @@ class Packed:
                 parent = nxt
         is_root = parent == np.arange(n1)
         unit_of_root = np.cumsum(is_root) - 1
-        self.unit = unit_of_root[parent]  # unit of every kept node (units are in node order)
+        self.unit = unit = unit_of_root[parent]  # unit of every kept node (units are in node order)
+        self.x = torch.from_numpy(inputs.x[keep])
+        self.op = torch.from_numpy(op)
         ucounts = np.bincount(node_graph[is_root], minlength=self.num_graphs)
         self.unit_ptr = np.concatenate([[0], np.cumsum(ucounts)]).astype(np.int64)
-        cross = self.unit[src] != self.unit[dst]
-        self.esrc, self.edst = self.unit[src[cross]], self.unit[dst[cross]]
+        cross = unit[src] != unit[dst]
+        self.esrc, self.edst = unit[src[cross]], unit[dst[cross]]
         ecounts = np.bincount(node_graph[src[cross]], minlength=self.num_graphs)
         self.edge_ptr = np.concatenate([[0], np.cumsum(ecounts)]).astype(np.int64)
+        units = int(self.unit_ptr[-1])
+        self.adj_in = _Adjacency(self.edst, self.esrc, units, self.unit_ptr)   # a row per target (PyG's adj_t)
+        self.adj_out = _Adjacency(self.esrc, self.edst, units, self.unit_ptr)
         self.gx = torch.from_numpy(graph_features.astype(np.float32))
 
     @property
@@ -156,7 +183,7 @@ class Packed:
         return int(self.unit_ptr[-1])
 
     def batch(self, index: np.ndarray) -> GraphBatch:
-        """The graphs ``index`` as one disjoint-union graph (numpy index arithmetic only)."""
+        """The graphs ``index`` as one disjoint-union graph (numpy index arithmetic only, no sort)."""
         ncounts = self.node_ptr[index + 1] - self.node_ptr[index]
         ucounts = self.unit_ptr[index + 1] - self.unit_ptr[index]
         ecounts = self.edge_ptr[index + 1] - self.edge_ptr[index]
@@ -169,9 +196,8 @@ class Packed:
         s, d = self.esrc[edges] + eshift, self.edst[edges] + eshift
         nodes_t = torch.from_numpy(nodes)
         return GraphBatch(
-            x=self.x[nodes_t], op=self.op[nodes_t],
-            member=_sparse(member, np.arange(len(nodes)), (units, len(nodes))),
-            adj_in=_sparse(d, s, (units, units)), adj_out=_sparse(s, d, (units, units)),
+            x=self.x[nodes_t], op=self.op[nodes_t], member=torch.from_numpy(member), num_units=units,
+            adj_in=self.adj_in.take(index, ushift, units), adj_out=self.adj_out.take(index, ushift, units),
             edge_index=torch.from_numpy(np.stack([s, d])),
             batch=torch.from_numpy(np.repeat(np.arange(len(index), dtype=np.int64), ucounts)),
             gx=self.gx[torch.from_numpy(index)])
@@ -248,7 +274,9 @@ class CGNet(nn.Module):
         from torch_geometric.nn import global_max_pool, global_mean_pool
 
         op = torch.where(b.op < self.num_ops, b.op, torch.full_like(b.op, self.num_ops))
-        h = torch.sparse.mm(b.member, self.op_embedding(op) + self.node_proj(b.x))
+        nodes = self.op_embedding(op) + self.node_proj(b.x)
+        # Sum of member nodes per unit, in node order (index_add: no sparse matrix to build or sort).
+        h = torch.zeros(b.num_units, nodes.shape[1], dtype=nodes.dtype).index_add_(0, b.member, nodes)
         h = torch.relu(h)
         for layer, norm in zip(self.layers, self.norms):
             h = norm(h + self.dropout(torch.relu(layer(h, b))))

@@ -29,11 +29,12 @@ def run(args: argparse.Namespace) -> int:
     from archbench.errors import ArchbenchError
     from archbench.eval.protocols import PredictorSpec, train_on_task
     from archbench.eval.reports import append_results
-    from archbench.predictors import PREDICTORS, list_predictors
+    from archbench.predictors import list_predictors
+    from archbench.predictors.base import predictor_class
 
     if args.list:
         for name in list_predictors():
-            cls = PREDICTORS.get(name)
+            cls = predictor_class(name)
             print(f"{name:8s} {cls.description}\n{'':8s} parameters: {', '.join(cls._param_names()) or '(none)'}")
         return 0
     if not args.predictor or not args.space:
