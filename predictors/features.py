@@ -48,11 +48,12 @@ _INPUT, _OUTPUT, _ZERO = OPS["input"].index, OPS["output"].index, OPS["zero"].in
 _NORM = np.array([OPS[name].category == "norm" for name in OP_NAMES], dtype=bool)
 
 
-def token_codes(graphs: GraphSet) -> np.ndarray:
-    """Token code of every node, int64 ``(N,)`` (see :func:`token_name`)."""
-    op = graphs.nodes["op"].astype(np.int64)
-    kernel = np.clip(graphs.nodes["kernel"].astype(np.int64), 0, 15)
-    stride = (graphs.nodes["stride"].astype(np.int64) > 1).astype(np.int64)
+def token_codes(graphs: GraphSet, nodes: np.ndarray | None = None) -> np.ndarray:
+    """Token code of every node (or of the global node indices ``nodes``), int64 ``(N,)`` (see :func:`token_name`)."""
+    col = graphs.nodes if nodes is None else {f: graphs.nodes[f][nodes] for f in ("op", "kernel", "stride")}
+    op = col["op"].astype(np.int64)
+    kernel = np.clip(col["kernel"].astype(np.int64), 0, 15)
+    stride = (col["stride"].astype(np.int64) > 1).astype(np.int64)
     return op * _KERNEL_SLOTS + kernel * 2 + stride
 
 
@@ -288,6 +289,13 @@ def graph_structure(graphs: GraphSet) -> Structure:
     down = np.where(is_output, w, -np.inf)
     fixed = np.flatnonzero(~notzero | is_output)
     fixed_rows = np.searchsorted(fixed, lay.row_start)
+    # Flow successors (see flow_edges), when every graph has at most 256 flow ops: the bit set of
+    # the live flow ops reached from each node through live non-flow ops only. A node passes on
+    # its own bit if it is a live flow op, what reaches it if it is a live non-flow op, else 0.
+    fbit, fsucc = _flow_bits(graphs, lay), None
+    if fbit is not None:
+        fpass = ~fbit.any(axis=1)[:, None]
+        fsucc, fval = np.zeros_like(fbit), np.where((is_output & (pin > 0))[:, None], fbit, np.uint64(0))
     del sweep  # before the next one: peak memory
     sweep = lay.sweep(graphs.src, psrc, pdst)
     del psrc, pdst
@@ -304,17 +312,30 @@ def graph_structure(graphs: GraphSet) -> Structure:
         pout[nodes] = cnt
         wout[nodes] = deep
         down[nodes] = deep + w[nodes]
+        if fsucc is not None:
+            if run is None:
+                reach = fval[d]
+            else:
+                reach = np.zeros((k, fbit.shape[1]), dtype=np.uint64)
+                np.bitwise_or.at(reach, run, fval[d])
+            fsucc[nodes] = reach
+            fval[nodes] = np.where(((cnt > 0) & (pin[nodes] > 0))[:, None],
+                                   fbit[nodes] | np.where(fpass[nodes], reach, np.uint64(0)), np.uint64(0))
         f = fixed[fixed_rows[t]:fixed_rows[t + 1]]
         if f.size:
             out_f = is_output[f]
             pout[f] = out_f
             wout[f] = np.where(out_f, 0.0, -np.inf)
             down[f] = np.where(out_f, w[f], -np.inf)
+            if fsucc is not None:
+                fval[f] = np.where((out_f & (pin[f] > 0))[:, None], fbit[f], np.uint64(0))
 
     for depth in (wmax, wmin, wout):  # no live path: -1
         depth[~np.isfinite(depth)] = -1.0
     by_position = {"live": (pin > 0) & (pout > 0), "level": level, "paths_in": pin, "paths_out": pout, "wmax_in": wmax,
                    "wmin_in": wmin, "wmax_out": wout, "wsum_in": s1, "wsq_in": s2, "weighted": weighted}
+    if fsucc is not None:
+        by_position["flow_succ"] = fsucc
     st = Structure(lay, by_position, outputs)
     graphs.cache[_STRUCTURE_KEY] = st
     return st
@@ -536,18 +557,71 @@ _FLOW_KEY = "predictors.features.flow"
 
 
 def flow_edges(graphs: GraphSet) -> tuple[np.ndarray, np.ndarray]:
-    """Edges ``u -> v`` (global node indices, int64, sorted by ``u``) between live data-transforming ops.
+    """Edges ``u -> v`` (global node indices, int64, sorted by ``u`` then ``v``) between live data-transforming ops.
 
     ``v`` follows ``u`` when a live path leads from ``u`` to ``v`` through no other op of
     :data:`FLOW_CATEGORIES`. Each pair appears once, however many such paths join them.
     """
+    st = graph_structure(graphs)
+    reach = st.by_position.get("flow_succ")
+    if reach is None:  # a graph has more than 256 flow ops: no bit sets, search the successors
+        return _flow_edges_search(graphs, st.live)
+    # Read each live flow op's successor bit set (bit 64 w + i of word w: the graph's (64 w + i)-th
+    # flow op) into pairs, word by word and lowest bit first: every op's successors come out in
+    # node order, written from its own offset.
+    flow_nodes, base = _flow_numbering(graphs)
+    pos = st.layout.pos[flow_nodes]
+    sets = reach[pos]
+    has = sets.any(axis=1) & st.by_position["live"][pos]
+    u_nodes, sets, base = flow_nodes[has], sets[has], base[has]
+    count = np.bitwise_count(sets).astype(np.int64)  # (ops, words)
+    total = count.sum(axis=1)
+    done = np.cumsum(total) - total  # where each op's successors start
+    u, v = np.repeat(u_nodes, total), np.empty(int(total.sum()), dtype=np.int64)
+    for word in range(sets.shape[1]):
+        more = sets[:, word] != 0
+        bits, start, first = sets[more, word], done[more], base[more] + 64 * word
+        done = done + count[:, word]
+        while bits.size:
+            low = bits & (~bits + np.uint64(1))
+            index = np.frexp(low.astype(np.float64))[1] - 1  # exact: low is a power of two
+            v[start] = flow_nodes[first + index]
+            bits ^= low
+            more = bits != 0
+            bits, start, first = bits[more], start[more] + 1, first[more]
+    return u, v
+
+
+def _flow_numbering(graphs: GraphSet) -> tuple[np.ndarray, np.ndarray]:
+    """Global indices of all flow-op nodes (live or not) in node order, and each one's graph's first, int64."""
+    flow_nodes = np.flatnonzero(_FLOW_OP[graphs.nodes["op"]])
+    first = np.searchsorted(flow_nodes, graphs.node_ptr)
+    return flow_nodes, np.repeat(first[:-1], np.diff(first))
+
+
+def _flow_bits(graphs: GraphSet, layout: _StepLayout) -> np.ndarray | None:
+    """Each node's bit among its graph's flow ops, uint64 ``(N, words)`` by position (0: not a flow op).
+
+    None when a graph has more than 256 flow ops (the bit sets would cost more memory than the search).
+    """
+    flow_nodes, base = _flow_numbering(graphs)
+    rank = np.arange(flow_nodes.size) - base
+    words = int(rank.max()) // 64 + 1 if rank.size else 1
+    if words > 4:
+        return None
+    bits = np.zeros((layout.at.size, words), dtype=np.uint64)
+    bits[layout.pos[flow_nodes], rank // 64] = np.left_shift(np.uint64(1), (rank % 64).astype(np.uint64))
+    return bits
+
+
+def _flow_edges_search(graphs: GraphSet, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`flow_edges` by a breadth-first search from every flow op at once (any number of flow ops)."""
     n = int(graphs.node_ptr[-1])
-    live = graph_structure(graphs).live
-    flow = _FLOW_OP[graphs.nodes["op"].astype(np.int64)] & live
+    flow = _FLOW_OP[graphs.nodes["op"]] & live
     gsrc, gdst = graphs.global_edges()
     keep = live[gsrc] & live[gdst]
-    order = np.argsort(gsrc[keep], kind="stable")
-    succ_src, succ_dst = gsrc[keep][order], gdst[keep][order]
+    succ_src, succ_dst = gsrc[keep], gdst[keep]
+    ptr, succ = _adjacency(succ_src, succ_dst, n)
     # Only a node with several inputs can be reached twice from one op: deduplicate just those.
     merge = np.bincount(succ_dst, minlength=n) > 1
     start_ops = flow[succ_src]
@@ -556,7 +630,7 @@ def flow_edges(graphs: GraphSet) -> tuple[np.ndarray, np.ndarray]:
     while r.size:
         hit = flow[c]
         found.append(r[hit] * n + c[hit])
-        r, c = _successors(succ_src, succ_dst, r[~hit], c[~hit])
+        r, c = _successors(ptr, succ, r[~hit], c[~hit])
         twice = merge[c]
         if twice.any():  # one entry per (flow op, node): reachability, not path counts
             key = _distinct(r[twice] * n + c[twice])
@@ -574,13 +648,19 @@ def _distinct(values: np.ndarray) -> np.ndarray:
     return values[keep]
 
 
-def _successors(succ_src: np.ndarray, succ_dst: np.ndarray, row: np.ndarray, node: np.ndarray):
-    """For every ``(row, node)``, one ``(row, successor)`` per successor of ``node`` (edges sorted by source)."""
-    first = np.searchsorted(succ_src, node, side="left")
-    count = np.searchsorted(succ_src, node, side="right") - first
-    rep = np.repeat(np.arange(node.size), count)
-    offset = np.arange(rep.size) - np.repeat(np.cumsum(count) - count, count)
-    return row[rep], succ_dst[first[rep] + offset]
+def _adjacency(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Compressed rows of the edges ``src -> dst`` over ``n`` nodes: ``(row pointer (n + 1,), targets)``."""
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
+    return ptr, dst[np.argsort(src, kind="stable")]
+
+
+def _successors(ptr: np.ndarray, succ: np.ndarray, row: np.ndarray, node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every ``(row, node)``, one ``(row, successor)`` per successor of ``node`` (see :func:`_adjacency`)."""
+    first = ptr[node]
+    count = ptr[node + 1] - first
+    ends = np.cumsum(count)
+    return np.repeat(row, count), succ[np.repeat(first - (ends - count), count) + np.arange(ends[-1] if ends.size else 0)]
 
 
 @dataclass
@@ -624,20 +704,27 @@ def flow_ngrams(graphs: GraphSet, max_length: int = 3) -> FlowFeatures:
     cached = graphs.cache.get(key)
     if cached is not None:
         return cached
-    tok = token_codes(graphs)
-    if tok.size and tok.max() >= (1 << _FLOW_BITS):
+    op = graphs.nodes["op"]
+    if op.size and int(op.max()) * _KERNEL_SLOTS >= (1 << _FLOW_BITS):
+        tok = token_codes(graphs)
         raise DataFormatError(f"token code {int(tok.max())} does not fit the {_FLOW_BITS} bits of a flow n-gram code")
     u, v = flow_edges(graphs)
     # Walks are spelled in compact token indices (a small code space, counted with bincount),
     # then their codes are mapped back to stable packed token codes.
-    tokens = _distinct(tok[np.concatenate([u, v])])
+    flow_nodes = np.flatnonzero(_FLOW_OP[op])
+    tok = np.zeros(int(graphs.node_ptr[-1]), dtype=np.int64)  # token codes of the flow ops only
+    tok[flow_nodes] = token_codes(graphs, flow_nodes)
+    tokens = np.flatnonzero(np.bincount(tok[u], minlength=1 << _FLOW_BITS) + np.bincount(tok[v], minlength=1 << _FLOW_BITS))
     k = max(len(tokens), 1)
-    ti = np.searchsorted(tokens, tok)
-    first, last, code = u, v, ti[u] * k + ti[v]
+    ti = np.zeros(1 << _FLOW_BITS, dtype=np.int64)
+    ti[tokens] = np.arange(len(tokens))
+    first, last, code = u, v, ti[tok[u]] * k + ti[tok[v]]
     node_parts, code_parts, offset = [first], [code], k ** 2
+    if max_length >= 3:
+        ptr, succ = _adjacency(u, v, int(graphs.node_ptr[-1]))
     for length in range(3, max_length + 1):
-        walk, last = _successors(u, v, np.arange(last.size), last)
-        first, code = first[walk], code[walk] * k + ti[last]
+        walk, last = _successors(ptr, succ, np.arange(last.size), last)
+        first, code = first[walk], code[walk] * k + ti[tok[last]]
         node_parts.append(first)
         code_parts.append(code + offset)
         offset += k ** length
