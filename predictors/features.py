@@ -384,13 +384,19 @@ def _max_width(node_graph: np.ndarray, level: np.ndarray, n_graphs: int) -> np.n
     return out
 
 
-def _code_counts(graph_of: np.ndarray, codes: np.ndarray, n_graphs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _code_counts(graph_of: np.ndarray, codes: np.ndarray, n_graphs: int,
+                 space: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct codes (sorted), a float32 ``(G, len(distinct))`` matrix of their counts per graph,
-    and each item's index into the distinct codes."""
-    if codes.size and codes.max() < (1 << 22):
+    and each item's index into the distinct codes.
+
+    Args:
+        space: an upper bound of the codes (default: their maximum + 1).
+    """
+    size = (int(codes.max()) + 1 if codes.size else 0) if space is None else space
+    if size <= (1 << 24):
         # Small code space: bincount instead of sorting millions of codes.
-        present = np.flatnonzero(np.bincount(codes))
-        lookup = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+        present = np.flatnonzero(np.bincount(codes, minlength=size))
+        lookup = np.zeros(size, dtype=np.int64)
         lookup[present] = np.arange(len(present))
         uniq, inverse = present.astype(np.int64), lookup[codes]
     else:
@@ -728,7 +734,7 @@ def flow_ngrams(graphs: GraphSet, max_length: int = 3) -> FlowFeatures:
         node_parts.append(first)
         code_parts.append(code + offset)
         offset += k ** length
-    compact, counts, _ = _count_codes(graphs.node_graph[np.concatenate(node_parts)], np.concatenate(code_parts),
+    compact, counts, _ = _code_counts(graphs.node_graph[np.concatenate(node_parts)], np.concatenate(code_parts),
                                       len(graphs), offset)
     codes = np.zeros(len(compact), dtype=np.int64)
     start = 0
@@ -752,21 +758,6 @@ def flow_name(code: int) -> str:
     length = int(code) >> (MAX_FLOW_LENGTH * _FLOW_BITS)
     mask = (1 << _FLOW_BITS) - 1
     return ">".join(token_name((int(code) >> (_FLOW_BITS * (length - 1 - i))) & mask) for i in range(length))
-
-
-def _count_codes(graph_of: np.ndarray, codes: np.ndarray, n_graphs: int, space: int):
-    """Distinct codes (sorted), their float32 ``(G, distinct)`` counts per graph and each item's index."""
-    if space <= (1 << 24):  # small code space: bincount instead of sorting millions of codes
-        present = np.flatnonzero(np.bincount(codes, minlength=space))
-        lookup = np.zeros(space, dtype=np.int64)
-        lookup[present] = np.arange(len(present))
-        uniq, inverse = present.astype(np.int64), lookup[codes]
-    else:
-        uniq, inverse = np.unique(codes, return_inverse=True)
-        inverse = inverse.reshape(-1)
-    k = len(uniq)
-    counts = np.bincount(graph_of * k + inverse, minlength=n_graphs * k).reshape(n_graphs, k).astype(np.float32)
-    return uniq, counts, inverse
 
 
 class CGFeaturizer:
