@@ -23,7 +23,7 @@ from .data import ArraySource, LoaderSource, Minibatch, MinibatchSource, RandomS
 from .pipeline import ProxyRunResult, run_proxies
 
 #: Modules of this package that are machinery, not proxies.
-_MACHINERY = frozenset({"base", "compute", "data", "passes", "pipeline"})
+_MACHINERY = frozenset({"base", "compute", "data", "fast_ops", "passes", "pipeline"})
 _loaded = False
 
 

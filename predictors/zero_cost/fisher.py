@@ -3,8 +3,11 @@
 Theis, Korshunova, Tejani, Huszar, "Faster gaze prediction with dense networks and Fisher
 pruning", 2018; Turner et al., "BlockSwap", ICLR 2020; as a NAS proxy in Abdelfattah et al.,
 "Zero-Cost Proxies for Lightweight NAS", ICLR 2021. For every Conv2d/Linear output activation
-``a`` (N, C, ...) with loss gradient ``g``: ``0.5 * mean_n (sum_spatial a * g)^2`` per channel,
-summed over channels and layers.
+``a`` (N, C, ...) with loss gradient ``g``: ``0.5 * mean_n (sum_spatial a * g)^2`` per channel.
+As in the reference code (abdelfattah-lab/zero-cost-nas, and NASLib's NAS-Bench-Suite-Zero scores)
+each channel's saliency is given to every weight of that channel (``C_in/groups * k * k`` for a
+conv, ``in_features`` for a linear layer) and then everything is summed; a plain sum over channels
+ranks NASLib's NB101 cells at 0.911 against its stored scores, this one at 0.989.
 """
 from __future__ import annotations
 

@@ -14,6 +14,10 @@ everything the requested proxies declared in ``needs`` (:data:`~.base.NEEDS`):
    implementation runs a second forward for this; in training mode it is the same computation on
    the same batch, so one forward serves both.
 
+Every forward of a proxy runs inside :func:`~.fast_ops.fast_ops` (faster CPU kernels of equal
+value: avg-pool as a depthwise convolution; with GraSP, closed-form double backward of
+convolution, batch-norm and ReLU, several times faster than autograd's).
+
 Proxies that change the network (synflow: absolute weights without batch-norm in float64; zen:
 Gaussian re-initialization) build their own copy with :meth:`ProxyContext.fresh_module`.
 
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import numpy as np
 import torch
@@ -36,6 +40,7 @@ from archbench.errors import ArchbenchError
 
 from .base import weight_layers
 from .data import Minibatch
+from .fast_ops import fast_ops, input_gradients_only
 
 if TYPE_CHECKING:
     from archbench.graphs.cg import ComputationGraph
@@ -68,7 +73,10 @@ class DataPass:
         weights: the Conv2d/Linear weights, in module order.
         weight_grads: per weight, ``d CE / d W`` (None where the loss does not depend on it).
         hessian_grads: per weight, ``H g`` with ``g = d CE / d W`` held constant (None as above).
-        fisher_terms: per Conv2d/Linear output, ``0.5 * mean_n (sum_spatial a * dCE/da)^2`` per channel.
+        fisher_terms: per Conv2d/Linear output, ``0.5 * mean_n (sum_spatial a * dCE/da)^2`` per channel,
+            times the weights per output channel (``prod(W.shape[1:])``): the reference code
+            (zero-cost-nas, NASLib) gives each channel's saliency to every weight of the channel
+            before summing.
         relu_kernel: NASWOT kernel ``K`` (N x N, float64) summed over ReLU layers.
         relu_layers: how many ReLU layers were hooked.
         jacobian: ``d sum(logits) / d x`` flattened per sample, ``(N, C*H*W)`` float64 numpy.
@@ -150,6 +158,49 @@ class ProxyContext:
         return self._shared("data", lambda: run_data_pass(module, *self.inputs(), self.needs))
 
 
+class _ReluCodes:
+    """Forward hook adding each ReLU layer's NASWOT kernel to ``kernel`` (a one-element list, float64).
+
+    With binary codes ``c = [x > 0]`` of a layer's input, the layer adds ``c c^T + (1 - c)(1 - c)^T
+    = 2 c c^T - s_i - s_j + D`` (``s`` = row sums, ``D`` = units): one float32 matmul, exact since
+    every entry is an integer below 2^24. The code is read as ``sign`` of the output (ReLU and
+    ReLU6 outputs are positive exactly where the input is), in the tensor's own memory order (the
+    kernel does not depend on the order of units). Several ReLUs applied to the same tensor (NB201
+    cells apply ReLU-conv to one node on several edges) have the same codes: computed once.
+    """
+
+    def __init__(self, kernel: list) -> None:
+        self.kernel = kernel
+        self._recent: list[tuple[Tensor, Tensor]] = []  # (input tensor, its kernel term), latest first
+
+    def hook(self, m: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+        x = inputs[0]
+        k = next((k for t, k in self._recent if t is x), None)
+        if k is None:
+            k = _code_kernel(x, output if type(m) in (nn.ReLU, nn.ReLU6) else None)
+            # Keeping the tensor alive (a few at most) makes the identity test safe.
+            self._recent = [(x, k)] + self._recent[:3]
+        self.kernel.append(k if not self.kernel else self.kernel.pop() + k)
+
+    def clear(self) -> None:
+        self._recent = []
+
+
+def _code_kernel(x: Tensor, relu_out: Tensor | None) -> Tensor:
+    """NASWOT kernel term ``c c^T + (1 - c)(1 - c)^T`` of the codes ``c = [x > 0]`` (float64, N x N)."""
+    with torch.no_grad():
+        src = relu_out if relu_out is not None else x.clamp(min=0)
+        if src.dim() == 4 and src.is_contiguous(memory_format=torch.channels_last) and not src.is_contiguous():
+            src = src.permute(0, 2, 3, 1)  # a view in memory order
+        c = src.detach().reshape(src.shape[0], -1).to(torch.float32).sign()
+        cc = c @ c.t()
+        if not bool(torch.isfinite(cc).all()):  # NaN inputs (sign(NaN) is NaN, but [NaN > 0] is 0)
+            c = (x.detach().reshape(x.shape[0], -1) > 0).to(torch.float32)
+            cc = c @ c.t()
+        s = c.sum(1, dtype=torch.float64)
+        return 2 * cc.to(torch.float64) - s[:, None] - s[None, :] + c.shape[1]
+
+
 def run_data_pass(module: nn.Module, x: Tensor, y: Tensor, needs: frozenset[str]) -> DataPass:
     """One forward and the backward passes ``needs`` asks for (see the module doc)."""
     module.train()
@@ -162,38 +213,39 @@ def run_data_pass(module: nn.Module, x: Tensor, y: Tensor, needs: frozenset[str]
     want_k = "relu_kernel" in needs
 
     acts: list[Tensor] = []
+    per_channel: list[int] = []  # weights per output channel of the layer of each act
     kernel: list[Tensor] = []
     hooks = []
     if want_act:
-        for layer in layers:
-            hooks.append(layer.register_forward_hook(lambda m, i, o: acts.append(o)))
-    if want_k:
-        def relu_code(m: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
-            # NASWOT: K += c c^T + (1 - c)(1 - c)^T over binary codes c = [x > 0]; the second term
-            # equals D - s_i - s_j + c c^T (s = row sums), which needs one matmul instead of two.
-            with torch.no_grad():
-                c = (inputs[0] > 0).flatten(1).to(torch.float32)  # exact: entries of c c^T <= D < 2^24
-                s = c.sum(1, dtype=torch.float64)
-                cc = (c @ c.t()).to(torch.float64)
-                k = 2 * cc - s[:, None] - s[None, :] + c.shape[1]
-                kernel.append(k if not kernel else kernel.pop() + k)
+        def keep(m: nn.Module, inputs: Any, output: Tensor) -> None:  # returns None: the output is kept as is
+            acts.append(output)
+            per_channel.append(m.weight[0].numel())
 
+        for layer in layers:
+            hooks.append(layer.register_forward_hook(keep))
+    if want_k:
+        codes = _ReluCodes(kernel)
         for m in module.modules():
             if isinstance(m, RELU_LAYERS):
-                hooks.append(m.register_forward_hook(relu_code))
+                hooks.append(m.register_forward_hook(codes.hook))
                 out.relu_layers += 1
     try:
         x = x.detach().requires_grad_(want_jac)
-        logits = module(x)
+        # GraSP differentiates this graph twice: record it with lean double-backward layers.
+        with fast_ops(second_order=want_hg):
+            logits = module(x)
     finally:
         for h in hooks:
             h.remove()
+        if want_k:
+            codes.clear()
     out.num_classes = int(logits.shape[1])
     if want_k:
         out.relu_kernel = kernel[0].cpu().numpy() if kernel else np.zeros((x.shape[0], x.shape[0]))
     need_loss_grad = want_w or want_act
     if want_jac:
-        (jac,) = torch.autograd.grad(logits, x, grad_outputs=torch.ones_like(logits), retain_graph=need_loss_grad)
+        with input_gradients_only():
+            (jac,) = torch.autograd.grad(logits, x, grad_outputs=torch.ones_like(logits), retain_graph=need_loss_grad)
         out.jacobian = jac.detach().flatten(1).to(torch.float64).cpu().numpy()
     if need_loss_grad:
         loss = F.cross_entropy(logits, y)
@@ -212,11 +264,11 @@ def run_data_pass(module: nn.Module, x: Tensor, y: Tensor, needs: frozenset[str]
             out.weight_grads = [None if g is None else g.detach() for g in wg]
         if want_act:
             terms = []
-            for a, g in zip(acts, ag):
+            for a, g, weights_per_channel in zip(acts, ag, per_channel):
                 if g is None:
                     continue
                 prod = a.detach() * g.detach()
                 g_nk = prod.sum(dim=tuple(range(2, prod.dim()))) if prod.dim() > 2 else prod
-                terms.append(0.5 * g_nk.pow(2).mean(0))
+                terms.append(0.5 * g_nk.pow(2).mean(0) * weights_per_channel)
             out.fisher_terms = terms
     return out

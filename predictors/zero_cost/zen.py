@@ -18,6 +18,7 @@ from torch import nn
 from archbench.graphs.torch_module import GlobalAvgPool
 
 from .base import NonFinite, register_proxy, weight_layers
+from .fast_ops import fast_ops
 
 MIXUP_GAMMA = 1e-2
 
@@ -47,7 +48,7 @@ def zen(ctx) -> "float | NonFinite":
     hook = (pools[-1].register_forward_hook(lambda m, i, o: features.append(i[0])) if pools
             else None)  # modules() follows topological order: the last pool is the head's
     try:
-        with torch.no_grad():
+        with torch.no_grad(), fast_ops():
             a = module(x)
             b = module(x + MIXUP_GAMMA * eps)
     finally:

@@ -197,15 +197,17 @@ def test_fisher_matches_reference(shared):
 
     def keep(module, inputs, output):
         output.retain_grad()
-        acts.append(output)
+        acts.append((output, module.weight.shape))
 
     for layer in weight_layers(m):
         layer.register_forward_hook(keep)
     F.cross_entropy(m(mb.x.double()), mb.y).backward()
     want = 0.0
-    for a in acts:
+    for a, shape in acts:
         g_nk = (a * a.grad).sum(dim=(2, 3)) if a.dim() == 4 else a * a.grad
-        want += float(0.5 * g_nk.pow(2).mean(0).sum())
+        # every weight of an output channel carries that channel's saliency (as zero-cost-nas does)
+        per_weight = (0.5 * g_nk.pow(2).mean(0)).view(-1, *([1] * (len(shape) - 1))).expand(shape)
+        want += float(per_weight.sum())
     assert s["fisher"] == pytest.approx(want, rel=1e-9)
 
 
