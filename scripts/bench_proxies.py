@@ -5,16 +5,30 @@ Prints the figures and writes them to bench_results/proxies.json:
 * Spearman rho and Kendall tau of each of the 13 proxies against NB201 CIFAR-10 test accuracy
   (200 epochs, NATS-Bench) on a fixed random sample (the first N of the pipeline's seeded order),
   computed with ``run_proxies`` on a local Dask cluster, next to Abdelfattah et al. 2021, Table 1;
-  the same for NB101 and NB301 samples against NASLib's validation accuracies, with the rank
-  agreement between our scores and NASLib's own scores (NAS-Bench-Suite-Zero) on the same cells;
+  the same for NB101 and NB301 samples against NASLib's validation accuracies (NAS-Bench-Suite-Zero
+  files), at NASLib's batch size (32), next to the Spearman of NASLib's own stored scores on the
+  same architectures and the rank agreement between our scores and NASLib's; every proxy is
+  reported on the architectures it has a stored score for (``scored``);
 * seconds per NB201 architecture for all 13 proxies together and for each proxy alone (batch 64);
 * peak RSS after 100 and after all architectures of a long serial run (in a fresh process);
 * Kendall tau of the GBDT predictor with and without the 13 proxy scores as features, n = 100 / 400.
 
     .venv/bin/python scripts/bench_proxies.py [--home /tmp/zchome] [--data-dir ../shared/data]
-        [--n201 1000] [--batch-size 16] [--workers 2] [--mem-archs 2000] [--n101 30] [--n301 30]
+        [--n201 1000] [--batch-size 16] [--workers 2] [--mem-archs 2000] [--n101 292] [--n301 300]
+        [--naslib-batch-size 32] [--stored-only]
 
 Resumable: scores already in the data home are not recomputed (see the pipeline's storage design).
+The NB101/NB301 networks are large (about 5-10 s per architecture for 12 proxies and 15-20 s more
+for GraSP at batch 32 on this CPU), so their scores are best computed beforehand, in the background,
+with the same command the sections run (``archbench proxies``, resumable; GraSP in a second pass)::
+
+    archbench proxies nb101 --home /tmp/zchome --data cifar10=PATH/cifar10_train4000.npz \
+        --batch-size 32 --limit 292 --workers 2 --chunk-size 4 [--proxies ...]
+    archbench proxies darts --home /tmp/zchome --data cifar10=PATH/cifar10_train4000.npz \
+        --batch-size 32 --limit 300 --workers 2 --chunk-size 4 [--proxies ...]
+
+and ``--stored-only`` then reports them without computing anything (the figures are read from the
+stored metrics rows, so they are reproducible from the data home).
 """
 from __future__ import annotations
 
@@ -91,32 +105,95 @@ def naslib_scores(home: Path, space: str, source: str):
     return wide
 
 
+def stored_units(home: Path, space: str, data: str, seed: int) -> dict:
+    """Per proxy, the batch size and architecture count of its committed score unit (from the manifest)."""
+    from archbench.datasets.store import Store
+
+    out = {}
+    for unit, info in Store(home).manifest().info.items():
+        if unit.startswith(f"{space}/zc/{data}/s{seed}/"):
+            fp = info.get("fingerprint", {})
+            out[unit.rsplit("/", 1)[1]] = {"batch_size": fp.get("batch_size"), "archs": info.get("archs")}
+    return out
+
+
+def scored_mask(home: Path, space: str, data: str, seed: int, ids):
+    """(arch_id x proxy) booleans: the architecture has a stored score row (NaN scores included)."""
+    from archbench.datasets.catalog import query
+
+    df = query("SELECT DISTINCT arch_id, metric FROM metrics WHERE source = 'archbench_zc' AND space = ? AND dataset = ? "
+               "AND seed = ? AND unit = 'score'", [space, data, seed], home=home)
+    df["v"] = True
+    wide = df.pivot(index="arch_id", columns="metric", values="v")
+    wide.columns = [c[3:] for c in wide.columns]
+    return wide.reindex(list(ids)).fillna(False).astype(bool)
+
+
+def mean_times(home: Path, space: str, source: str, ids, seed: int | None = None) -> dict:
+    """Mean seconds per architecture of each proxy's ``zc_<proxy>_time`` rows of ``source`` over ``ids``."""
+    from archbench.datasets.catalog import query
+
+    sql = ("SELECT arch_id, metric, avg(value) AS v FROM metrics WHERE space = ? AND source = ? AND unit = 's' "
+           "AND metric LIKE 'zc_%_time'")
+    params = [space, source]
+    if seed is not None:
+        sql += " AND seed = ?"
+        params.append(seed)
+    df = query(sql + " GROUP BY ALL", params, home=home)
+    df = df[df["arch_id"].isin(set(ids))]
+    return {m[3:-5]: float(v) for m, v in df.groupby("metric")["v"].mean().items()}
+
+
 def correlation_section(home: Path, space: str, n: int, data, batch: int, workers: int, target, published=None,
-                        naslib=None) -> dict:
-    """Scores for the first ``n`` archs of ``space`` (computed if missing) and their rank correlations."""
+                        naslib=None, naslib_source: str | None = None, compute: bool = True) -> dict:
+    """Scores for the first ``n`` archs of ``space`` (computed if missing) and their rank correlations.
+
+    With ``compute=False`` nothing is computed: each proxy is evaluated on those of the ``n``
+    architectures that have a stored score. NASLib's own scores (``naslib``) are ranked on the
+    same architectures as ours, so both columns share architectures and labels.
+    """
+    import numpy as np
+
     from archbench.predictors.zero_cost import list_proxies
     from archbench.predictors.zero_cost.pipeline import run_proxies, select_archs
 
     t0 = time.perf_counter()
-    run = run_proxies(space, None, home=home, data=data, batch_size=batch, seed=0, limit=n, workers=workers,
-                      progress=True)
+    run = None
+    if compute:
+        run = run_proxies(space, None, home=home, data=data, batch_size=batch, seed=0, limit=n, workers=workers,
+                          progress=True)
     wall = time.perf_counter() - t0
     ids = select_archs(home, space, n, 0)["arch_id"].tolist()
     ours = scores_frame(home, space, data.name, 0, ids)
+    has = scored_mask(home, space, data.name, 0, ids)
     y = target.reindex(ids)
+    units = stored_units(home, space, data.name, 0)
+    other_batch = sorted({u["batch_size"] for u in units.values()} - {batch})
+    if other_batch:
+        print(f"  warning: {space} has stored scores at batch size(s) {other_batch}, not only {batch}", flush=True)
     out = {"space": space, "archs": len(ids), "labelled": int(y.notna().sum()), "batch_size": batch,
-           "data": data.name, "computed_now": run.computed, "wall_seconds_this_run": wall, "workers": workers,
-           "nan": run.nan, "proxies": {}}
+           "data": data.name, "computed_now": None if run is None else run.computed, "wall_seconds_this_run": wall,
+           "workers": workers, "units": units, "proxies": {},
+           # Wall seconds as stored with the scores (each includes its shared passes), measured under
+           # whatever load the computing run had: an upper bound, not a clean timing.
+           "stored_seconds_per_arch": mean_times(home, space, "archbench_zc", ids, seed=0)}
+    if naslib_source:
+        out["naslib_stored_seconds_per_arch"] = mean_times(home, space, naslib_source, ids)
     for p in list_proxies():
-        row = ranks(ours[p], y)
+        mask = has[p].to_numpy() if p in has else np.zeros(len(ids), bool)
+        row = {"scored": int(mask.sum()), **ranks(ours[p][mask] if p in ours else [], y[mask])}
+        row["nan"] = int(ours[p][mask].isna().sum()) if p in ours else 0
+        row["batch_size"] = units.get(p, {}).get("batch_size")
         if published and p in published:
             row["published_spearman"] = published[p]
             row["difference"] = None if row["spearman"] is None else row["spearman"] - published[p]
         if naslib is not None:
             theirs = naslib.reindex(ids).get(NASLIB_NAME.get(p, p))
-            if theirs is not None:
-                row["naslib_spearman_vs_accuracy"] = ranks(theirs, y)["spearman"]
-                row["agreement_with_naslib_spearman"] = ranks(ours[p], theirs)["spearman"]
+            if theirs is not None and mask.any():
+                ref = ranks(theirs[mask], y[mask])
+                row["naslib_spearman_vs_accuracy"] = ref["spearman"]
+                row["naslib_kendall_vs_accuracy"] = ref["kendall"]
+                row["agreement_with_naslib_spearman"] = ranks(ours[p][mask], theirs[mask])["spearman"]
         out["proxies"][p] = row
     return out
 
@@ -284,9 +361,13 @@ def main() -> None:
     ap.add_argument("--home", default="/tmp/zchome")
     ap.add_argument("--data-dir", default=str((REPO / ".." / "shared" / "data").resolve()))
     ap.add_argument("--n201", type=int, default=1000)
-    ap.add_argument("--n101", type=int, default=30)
-    ap.add_argument("--n301", type=int, default=30)
+    ap.add_argument("--n101", type=int, default=292, help="NB101 archs (NASLib's file holds 292 distinct cells)")
+    ap.add_argument("--n301", type=int, default=300)
     ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--naslib-batch-size", type=int, default=32,
+                    help="batch size of the NB101/NB301 sections (NASLib's NAS-Bench-Suite-Zero used 32)")
+    ap.add_argument("--stored-only", action="store_true",
+                    help="NB101/NB301 sections: report the stored scores, compute nothing")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--timing-archs", type=int, default=5)
     ap.add_argument("--mem-archs", type=int, default=2000)
@@ -346,12 +427,14 @@ def main() -> None:
         key = "nb101" if space == "nb101" else "nb301"
         if key not in sections:
             continue
-        print(f"{key}: {n} archs, batch {args.batch_size} ...", flush=True)
+        print(f"{key}: {n} archs, batch {args.naslib_batch_size} ...", flush=True)
         ensure_built(home, space, [f"{source}={data_dir / rel}"], config)
         acc = labels(home, space, "valid_accuracy", source)
-        results[key] = correlation_section(home, space, n, cifar, args.batch_size, args.workers, acc,
-                                           naslib=naslib_scores(home, space, source))
-        results[key]["target"] = f"NASLib validation accuracy ({source})"
+        results[key] = correlation_section(home, space, n, cifar, args.naslib_batch_size, args.workers, acc,
+                                           naslib=naslib_scores(home, space, source), naslib_source=source,
+                                           compute=not args.stored_only)
+        results[key]["target"] = (f"NASLib validation accuracy ({source}; isomorphic duplicates in the file are "
+                                  "one architecture here, labels and NASLib scores averaged over them)")
         save()
     from archbench.predictors.zero_cost import RandomSource
 
@@ -376,11 +459,15 @@ def print_summary(r: dict) -> None:
             continue
         s = r[key]
         print(f"\n{key}: {s['archs']} archs ({s['labelled']} labelled), batch {s['batch_size']}, data {s['data']}")
-        print(f"  {'proxy':10s} {'spearman':>9s} {'kendall':>8s} {'published':>9s} {'naslib':>7s} {'agree':>6s}")
+        print(f"  {'proxy':10s} {'n':>4s} {'spearman':>9s} {'kendall':>8s} {'published':>9s} {'naslib':>7s} {'agree':>6s}")
         for p, v in s["proxies"].items():
             f = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
-            print(f"  {p:10s} {f(v['spearman']):>9s} {f(v['kendall']):>8s} {f(v.get('published_spearman')):>9s} "
-                  f"{f(v.get('naslib_spearman_vs_accuracy')):>7s} {f(v.get('agreement_with_naslib_spearman')):>6s}")
+            mark = "*" if v.get("batch_size") not in (None, s["batch_size"]) else " "
+            print(f"  {p:9s}{mark} {v.get('scored', v['n']):>4d} {f(v['spearman']):>9s} {f(v['kendall']):>8s} "
+                  f"{f(v.get('published_spearman')):>9s} {f(v.get('naslib_spearman_vs_accuracy')):>7s} "
+                  f"{f(v.get('agreement_with_naslib_spearman')):>6s}")
+        if any(v.get("batch_size") not in (None, s["batch_size"]) for v in s["proxies"].values()):
+            print(f"  * stored at another batch size (see '{key}.units' in the JSON)")
     if "timing_nb201_batch64" in r:
         t = r["timing_nb201_batch64"]
         print(f"\ntiming (batch 64, 1 thread): all 13 together {t['all13_seconds_per_arch']:.2f} s/arch; alone: "
