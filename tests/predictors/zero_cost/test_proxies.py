@@ -204,7 +204,8 @@ def test_fisher_matches_reference(shared):
     F.cross_entropy(m(mb.x.double()), mb.y).backward()
     want = 0.0
     for a, shape in acts:
-        g_nk = (a * a.grad).sum(dim=(2, 3)) if a.dim() == 4 else a * a.grad
+        a = a.detach() * a.grad
+        g_nk = a.sum(dim=(2, 3)) if a.dim() == 4 else a
         # every weight of an output channel carries that channel's saliency (as zero-cost-nas does)
         per_weight = (0.5 * g_nk.pow(2).mean(0)).view(-1, *([1] * (len(shape) - 1))).expand(shape)
         want += float(per_weight.sum())
