@@ -208,11 +208,14 @@ def write_result(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 def label_values(con: duckdb.DuckDBPyConnection, space: str, metric: str, *, dataset: str | None = None,
-                 source: str | None = None, fidelity: float | None = None, device: str | None = None) -> pd.DataFrame:
+                 source: str | None = None, fidelity: float | None = None, device: str | None = None,
+                 config_tag: str | None = None) -> pd.DataFrame:
     """One value per architecture and label set (source, dataset, fidelity, device) of ``metric``.
 
-    Filters left as None match anything; per-seed rows are averaged. Columns: ``arch_id``,
-    ``source``, ``dataset``, ``fidelity``, ``device``, ``value``. Used by the search oracle.
+    Filters left as None match anything; ``config_tag`` (``SearchSpace.config_tag``, e.g.
+    ``"darts@pt_darts"``) keeps the ``arch_id``s of one network config. Per-seed rows are averaged.
+    Columns: ``arch_id``, ``source``, ``dataset``, ``fidelity``, ``device``, ``value``. Used by the
+    search oracle.
     """
     return con.execute(
         """
@@ -223,15 +226,22 @@ def label_values(con: duckdb.DuckDBPyConnection, space: str, metric: str, *, dat
           AND (CAST(? AS VARCHAR) IS NULL OR source = ?)
           AND (CAST(? AS DOUBLE) IS NULL OR abs(fidelity - ?) < 1e-9)
           AND (CAST(? AS VARCHAR) IS NULL OR device = ?)
+          AND (CAST(? AS VARCHAR) IS NULL OR starts_with(arch_id, ? || ':'))
         GROUP BY arch_id, source, dataset, fidelity, device
         ORDER BY arch_id
-        """, [space, metric, dataset, dataset, source, source, fidelity, fidelity, device, device]).df()
+        """, [space, metric, dataset, dataset, source, source, fidelity, fidelity, device, device,
+              config_tag, config_tag]).df()
 
 
-def arch_totals(con: duckdb.DuckDBPyConnection, space: str) -> pd.DataFrame:
-    """``arch_id``, ``encoding``, ``params`` and ``flops`` of every architecture of ``space``."""
-    return con.execute("SELECT arch_id, encoding, params, flops FROM archs WHERE space = ? ORDER BY arch_id",
-                       [space]).df()
+def arch_totals(con: duckdb.DuckDBPyConnection, space: str, config_tag: str | None = None) -> pd.DataFrame:
+    """``arch_id``, ``encoding``, ``params`` and ``flops`` of every architecture of ``space``
+    (of one network config with ``config_tag``, see :func:`label_values`)."""
+    return con.execute(
+        """
+        SELECT arch_id, encoding, params, flops FROM archs
+        WHERE space = ? AND (CAST(? AS VARCHAR) IS NULL OR starts_with(arch_id, ? || ':'))
+        ORDER BY arch_id
+        """, [space, config_tag, config_tag]).df()
 
 
 #: Label of the row of :func:`compare_spaces` that covers every built architecture of a space.

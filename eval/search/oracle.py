@@ -258,11 +258,8 @@ def label_table(space: str, objectives: Sequence[Objective], *, home: str | os.P
     from archbench.datasets.catalog import arch_totals, connect, label_values
 
     sp = resolve_space(space)
-    prefix = sp.config_tag(config) + ":"
+    tag = sp.config_tag(config)
     where = repr(space) if sp.config(config).name == sp.default_config else f"{space!r} (network config {sp.config(config).name!r})"
-
-    def own(df: pd.DataFrame) -> pd.DataFrame:
-        return df[df["arch_id"].str.startswith(prefix)]
 
     cols: dict[str, pd.Series] = {}
     with connect(home) as con:
@@ -270,13 +267,13 @@ def label_table(space: str, objectives: Sequence[Objective], *, home: str | os.P
         for obj in objectives:
             if obj.is_graph_total:
                 if totals is None:
-                    totals = own(arch_totals(con, space)).set_index("arch_id")
+                    totals = arch_totals(con, space, tag).set_index("arch_id")
                 if totals.empty:
                     raise DataFormatError(f"no {where} architectures in the tables; build them: archbench build {space}")
                 cols[obj.key] = totals[obj.metric].astype(np.float64)
                 continue
-            df = own(label_values(con, space, obj.metric, dataset=obj.dataset, source=obj.source,
-                                  fidelity=obj.fidelity, device=obj.device))
+            df = label_values(con, space, obj.metric, dataset=obj.dataset, source=obj.source,
+                              fidelity=obj.fidelity, device=obj.device, config_tag=tag)
             if df.empty:
                 raise DataFormatError(
                     f"no {where} labels match objective {obj.describe()}; list what exists with: archbench query "
