@@ -129,12 +129,14 @@ class Oracle(ABC):
         space: the search space.
         objectives: what each column of :meth:`evaluate`'s result measures.
         queries: architectures evaluated so far (a repeated architecture counts again).
+        config: the network config the answers are for (the space's default unless a subclass says).
     """
 
     def __init__(self, space: str | SearchSpace, objectives: "str | Objective | Sequence[str | Objective]") -> None:
         self.space = resolve_space(space)
         self.objectives = parse_objectives(objectives)
         self.queries = 0
+        self.config = self.space.default_config
 
     @property
     def signs(self) -> np.ndarray:

@@ -170,7 +170,7 @@ def run_search(optimizer: Optimizer, oracle: Oracle, budget: int, *, batch_size:
     traj = pd.DataFrame({
         "query": np.arange(1, len(archs_all) + 1, dtype=np.int64),
         "arch": [space.format(a) for a in archs_all],
-        "arch_id": [space.arch_id(a, getattr(oracle, "config", None)) for a in archs_all],
+        "arch_id": [space.arch_id(a, oracle.config) for a in archs_all],
         "value": first,
         "best_so_far": best,
     })
