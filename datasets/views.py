@@ -241,6 +241,27 @@ class GraphSet:
             cache={k: v.take(idx, take_n) for k, v in self.cache.items() if hasattr(v, "take")},
         )
 
+    def ranges(self, max_nodes: int) -> list["GraphSet"]:
+        """Consecutive runs of whole graphs, each with at most ``max_nodes`` nodes (a larger graph
+        alone), as sets that share this set's arrays (no copy) and start with an empty cache."""
+        if max_nodes < 1:
+            raise ValueError(f"max_nodes must be at least 1, found {max_nodes}")
+        bounds, g = [0], len(self)
+        while bounds[-1] < g:
+            a = bounds[-1]  # the next run ends at the last graph boundary within max_nodes of its start
+            b = int(np.searchsorted(self.node_ptr, self.node_ptr[a] + max_nodes, side="right")) - 1
+            bounds.append(min(max(b, a + 1), g))
+        out = []
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            na, nb, ea, eb = self.node_ptr[a], self.node_ptr[b], self.edge_ptr[a], self.edge_ptr[b]
+            out.append(GraphSet(
+                arch_id=self.arch_id[a:b], space=self.space[a:b], encoding=self.encoding[a:b], config=self.config[a:b],
+                input_shape=self.input_shape[a:b], num_classes=self.num_classes[a:b],
+                node_ptr=self.node_ptr[a:b + 1] - na, nodes={name: col[na:nb] for name, col in self.nodes.items()},
+                edge_ptr=self.edge_ptr[a:b + 1] - ea, src=self.src[ea:eb], dst=self.dst[ea:eb],
+                extras={k: v[a:b] for k, v in self.extras.items()}))
+        return out
+
     def with_extras(self, extras: Mapping[str, Sequence[float]]) -> "GraphSet":
         """A shallow copy with more (or replaced) per-graph extra columns."""
         new = dict(self.extras)

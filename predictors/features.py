@@ -1,8 +1,7 @@
 """Features derived from computation graphs, computed for many graphs at once.
 
-:func:`graph_structure` runs dynamic programs over every graph of a :class:`GraphSet` together
-(one numpy step per node position, all graphs in parallel, over nodes laid out position by
-position so each step touches contiguous memory): which nodes are *live* (on an
+:func:`graph_structure` runs dynamic programs over every graph of a :class:`GraphSet` in one
+compiled pass (:mod:`archbench.predictors._graph_kernels`): which nodes are *live* (on an
 input -> output path that no ``zero`` op cuts), how many live paths pass through each node,
 and the longest / shortest / mean number of weight layers on those paths ("effective depth":
 a network with skip connections behaves like an ensemble of its paths).
@@ -70,95 +69,6 @@ def pair_name(code: int) -> str:
     return f"{token_name(s)}>{token_name(d)}"
 
 
-class _StepLayout:
-    """All graphs' nodes reordered *step-major*: local node ``t`` of every graph in one contiguous row.
-
-    Row ``t`` holds, in graph order, local node ``t`` of the ``count[t]`` graphs with more than
-    ``t`` nodes, at positions ``row_start[t]:row_start[t] + count[t]``. A sweep that handles local
-    index ``t`` at step ``t`` then writes one contiguous row and reads earlier rows mostly in
-    order, instead of touching one scattered cache line per node per step; on millions of
-    nodes that memory traffic is most of the cost.
-
-    Attributes:
-        at: node (index into the graphs' node columns) at every position, int64 ``(N,)``.
-        pos: position of every node, int64 ``(N,)`` (the inverse of ``at``).
-        graph: graph of every position, int64 ``(N,)``.
-    """
-
-    def __init__(self, graphs: GraphSet) -> None:
-        sizes = graphs.num_nodes
-        g, n = len(sizes), int(graphs.node_ptr[-1])
-        self.steps = int(sizes.max(initial=0))
-        self.count = g - np.cumsum(np.bincount(sizes, minlength=self.steps + 1))[: self.steps]
-        self.row_start = np.concatenate([[0], np.cumsum(self.count)]).astype(np.int64)
-        starts = graphs.node_ptr[:-1]
-        if g == 0 or (sizes == self.steps).all():  # equal sizes: a (G, T) -> (T, G) transpose
-            steps = np.arange(self.steps, dtype=np.int64)
-            self.at = (starts[None, :] + steps[:, None]).reshape(-1)
-            self.pos = (steps[None, :] * g + np.arange(g, dtype=np.int64)[:, None]).reshape(-1)
-            self.graph = np.tile(np.arange(g, dtype=np.int64), self.steps)
-            return
-        # Row by row (one numpy call per row, not per node): the graphs still that large, in order.
-        self.graph = np.empty(n, dtype=np.int64)
-        self.at = np.empty(n, dtype=np.int64)
-        members = np.arange(g, dtype=np.int64)
-        member_starts = starts
-        for t in range(self.steps):
-            if t and self.count[t] != self.count[t - 1]:
-                members = members[sizes[members] > t]
-                member_starts = starts[members]
-            rows = slice(self.row_start[t], self.row_start[t + 1])
-            self.graph[rows] = members
-            np.add(member_starts, t, out=self.at[rows])
-        self.pos = np.empty(n, dtype=np.int64)
-        self.pos[self.at] = np.arange(n, dtype=np.int64)
-
-    def edge_positions(self, graphs: GraphSet) -> tuple[np.ndarray, np.ndarray]:
-        """Positions of every edge's source and target, int64 ``(E,)`` each, in edge order."""
-        gsrc, gdst = graphs.global_edges()
-        return self.pos[gsrc], self.pos[gdst]
-
-    def sweep(self, key_local: np.ndarray, key_pos: np.ndarray, other_pos: np.ndarray) -> "_Sweep":
-        """The edges sorted by the position of their ``key`` end: step ``t`` reduces into row ``t``."""
-        # Edges are stored graph by graph: a stable sort by the key's local index alone gives
-        # (row, graph) order, i.e. increasing positions. Radix sort for 16-bit keys.
-        small = self.steps <= (1 << 16)
-        order = np.argsort(key_local.astype(np.uint16) if small else key_local, kind="stable")
-        return _Sweep(self, key_pos[order], other_pos[order])
-
-
-class _Sweep:
-    """One sweep's edges (see :meth:`_StepLayout.sweep`): step ``t`` reduces ``other`` into ``into``.
-
-    Within a step, the edges into one node are adjacent (a *run*); numbering each edge's run lets
-    one ``bincount`` / ``ufunc.at`` per step and quantity reduce all graphs at once (both add in
-    edge order, like a sequential sum; ``ufunc.reduceat`` is several times slower on runs this
-    short).
-    """
-
-    def __init__(self, layout: _StepLayout, into: np.ndarray, other: np.ndarray) -> None:
-        self.layout = layout
-        self.into, self.other = into, other
-        self.bounds = np.searchsorted(into, layout.row_start)
-        self.new_run = np.empty(into.size, dtype=bool)
-        self.new_run[:1] = True
-        np.not_equal(into[1:], into[:-1], out=self.new_run[1:])
-
-    def step(self, t: int) -> tuple[np.ndarray, np.ndarray | None, int, np.ndarray | slice] | None:
-        """``(other ends, run of each edge or None when every run is one edge, runs, targets)``
-        of step ``t``; None when the step has no edges."""
-        a, b = self.bounds[t], self.bounds[t + 1]
-        if a == b:
-            return None
-        new_run = self.new_run[a:b]
-        k = int(np.count_nonzero(new_run))
-        run = None if k == b - a else np.cumsum(new_run) - 1
-        if k == self.layout.count[t]:  # every node of the row is a target: a slice, not a scatter
-            start = int(self.layout.row_start[t])
-            return self.other[a:b], run, k, slice(start, start + k)
-        return self.other[a:b], run, k, self.into[a:b] if run is None else self.into[a:b][new_run]
-
-
 class Structure:
     """Per-node results of :func:`graph_structure` (arrays of length N, node order, unless stated).
 
@@ -172,49 +82,31 @@ class Structure:
         wsum_in, wsq_in: sums over live input paths of the weight-layer count and its square.
         weighted: the node is a weight layer (has parameters and is not a normalization).
         output: global index of each graph's output node, ``(G,)``.
-        layout, by_position: the same per-node arrays in the step-major order of the sweeps
-            (``by_position[name][layout.pos[i]]`` is node ``i``'s value); graph-level features are
-            aggregated from these directly, and node order is made on first access of an attribute.
     """
 
     FIELDS = ("live", "level", "paths_in", "paths_out", "wmax_in", "wmin_in", "wmax_out", "wsum_in", "wsq_in", "weighted")
 
-    def __init__(self, layout: _StepLayout, by_position: dict[str, np.ndarray], output: np.ndarray) -> None:
-        self.layout = layout
-        self.by_position = by_position
+    def __init__(self, output: np.ndarray, **fields: np.ndarray) -> None:
         self.output = output
-        self.output_position = layout.pos[output]
-        self._node_order: dict[str, np.ndarray] = {}
-
-    def _nodes(self, name: str) -> np.ndarray:
-        values = self._node_order.get(name)
-        if values is None:
-            values = self._node_order[name] = self.by_position[name][self.layout.pos]
-        return values
-
-    live = property(lambda self: self._nodes("live"))
-    level = property(lambda self: self._nodes("level"))
-    paths_in = property(lambda self: self._nodes("paths_in"))
-    paths_out = property(lambda self: self._nodes("paths_out"))
-    wmax_in = property(lambda self: self._nodes("wmax_in"))
-    wmin_in = property(lambda self: self._nodes("wmin_in"))
-    wmax_out = property(lambda self: self._nodes("wmax_out"))
-    wsum_in = property(lambda self: self._nodes("wsum_in"))
-    wsq_in = property(lambda self: self._nodes("wsq_in"))
-    weighted = property(lambda self: self._nodes("weighted"))
+        for name in self.FIELDS:
+            setattr(self, name, fields[name])
 
 
 _STRUCTURE_KEY = "predictors.features.structure"
+#: Graph-level features of a larger set are computed run by run of at most this many nodes (then
+#: concatenated): the temporaries of a run fit in memory the allocator reuses, where those of a
+#: whole million-node set would be fresh pages every time, which costs more than the compute.
+CHUNK_NODES = 1 << 18
 
 
 def graph_structure(graphs: GraphSet) -> Structure:
     """Liveness, path counts and effective depth of every node of every graph (see :class:`Structure`).
 
     Two dynamic programs (forward from the inputs, backward from the output) run over all graphs
-    together, one numpy step per local node index. Requires each graph's nodes in topological
-    order (every edge goes from a lower to a higher local index), which graphs built by
-    :class:`~archbench.graphs.cg.GraphBuilder` and the tables always are; other graphs raise with
-    the offending graph named. Computed once per GraphSet (cached on it).
+    in one compiled pass each (:mod:`archbench.predictors._graph_kernels`). Requires each graph's
+    nodes in topological order (every edge goes from a lower to a higher local index), which graphs
+    built by :class:`~archbench.graphs.cg.GraphBuilder` and the tables always are; other graphs
+    raise with the offending graph named. Computed once per GraphSet (cached on it).
     """
     cached = graphs.cache.get(_STRUCTURE_KEY)
     if cached is not None:
@@ -233,110 +125,16 @@ def graph_structure(graphs: GraphSet) -> Structure:
         counts = np.bincount(out_graph, minlength=n_graphs)
         g = int(np.flatnonzero(counts != 1)[0])
         raise DataFormatError(f"graph {g} ({graphs.space[g]}:{graphs.encoding[g]!r}) has {counts[g]} output nodes, expected 1")
+    from . import _graph_kernels
 
-    # Everything below is in the step-major order of _StepLayout ("positions").
-    lay = _StepLayout(graphs)
-    n = lay.at.size
-    op = op[lay.at]
-    notzero = op != _ZERO
-    is_input, is_output = op == _INPUT, op == _OUTPUT
-    # Weight layer or not; used as 0/1 in float arithmetic (no float copy of millions of flags).
-    w = weighted = (graphs.nodes["params"][lay.at] > 0) & ~_NORM[op]
-    psrc, pdst = lay.edge_positions(graphs)
-
-    # Forward sweep. A node is reached by a live path iff its path count is positive, and a dead
-    # node's depth bounds are -inf/+inf so they drop out of max/min by themselves. Per node: live
-    # paths from an input, sum and sum of squares of the weight-layer count over those paths,
-    # level, deepest and shallowest such path. A zero op cuts every path through it: its row
-    # entries are reset after each step (its level still counts), so the step itself needs no mask.
-    pin = is_input.astype(np.float64)
-    s1, s2 = np.zeros(n), np.zeros(n)
-    level = np.zeros(n, dtype=np.int64)
-    wmax, wmin = np.where(is_input, 0.0, -np.inf), np.where(is_input, 0.0, np.inf)
-    zero_pos = np.flatnonzero(~notzero)
-    zero_rows = np.searchsorted(zero_pos, lay.row_start)
-    sweep = lay.sweep(graphs.dst, pdst, psrc)
-    for t in range(1, lay.steps):
-        step = sweep.step(t)
-        if step is None:
-            continue
-        s, run, k, nodes = step
-        if run is None:  # one incoming edge per node: nothing to reduce
-            cnt, a1, a2, m0, m1, lo = pin[s], s1[s], s2[s], level[s], wmax[s], wmin[s]
-        else:
-            cnt, a1, a2 = np.bincount(run, pin[s], k), np.bincount(run, s1[s], k), np.bincount(run, s2[s], k)
-            m0, m1, lo = np.zeros(k, dtype=np.int64), np.full(k, -np.inf), np.full(k, np.inf)
-            np.maximum.at(m0, run, level[s])
-            np.maximum.at(m1, run, wmax[s])
-            np.minimum.at(lo, run, wmin[s])
-        wn = w[nodes]
-        s2[nodes] = a2 + 2.0 * wn * a1 + wn * cnt
-        s1[nodes] = a1 + wn * cnt
-        pin[nodes] = cnt
-        level[nodes] = m0 + 1
-        wmax[nodes] = m1 + wn
-        wmin[nodes] = lo + wn
-        z = zero_pos[zero_rows[t]:zero_rows[t + 1]]
-        if z.size:
-            pin[z] = s1[z] = s2[z] = 0.0
-            wmax[z], wmin[z] = -np.inf, np.inf
-
-    # Backward sweep: paths to the output; deepest weight-layer count after the node ("down" also
-    # counts the node itself, which is what its predecessors need). Zero ops and the output keep
-    # their initial values (reset after each step).
-    pout = is_output.astype(np.float64)
-    wout = np.where(is_output, 0.0, -np.inf)
-    down = np.where(is_output, w, -np.inf)
-    fixed = np.flatnonzero(~notzero | is_output)
-    fixed_rows = np.searchsorted(fixed, lay.row_start)
-    # Flow successors (see flow_edges), when every graph has at most 256 flow ops: the bit set of
-    # the live flow ops reached from each node through live non-flow ops only. A node passes on
-    # its own bit if it is a live flow op, what reaches it if it is a live non-flow op, else 0.
-    fbit, fsucc = _flow_bits(graphs, lay), None
-    if fbit is not None:
-        fpass = ~fbit.any(axis=1)[:, None]
-        fsucc, fval = np.zeros_like(fbit), np.where((is_output & (pin > 0))[:, None], fbit, np.uint64(0))
-    del sweep  # before the next one: peak memory
-    sweep = lay.sweep(graphs.src, psrc, pdst)
-    del psrc, pdst
-    for t in range(lay.steps - 1, -1, -1):
-        step = sweep.step(t)
-        if step is None:
-            continue
-        d, run, k, nodes = step
-        if run is None:
-            cnt, deep = pout[d], down[d]
-        else:
-            cnt, deep = np.bincount(run, pout[d], k), np.full(k, -np.inf)
-            np.maximum.at(deep, run, down[d])
-        pout[nodes] = cnt
-        wout[nodes] = deep
-        down[nodes] = deep + w[nodes]
-        if fsucc is not None:
-            if run is None:
-                reach = fval[d]
-            else:
-                reach = np.zeros((k, fbit.shape[1]), dtype=np.uint64)
-                np.bitwise_or.at(reach, run, fval[d])
-            fsucc[nodes] = reach
-            fval[nodes] = np.where(((cnt > 0) & (pin[nodes] > 0))[:, None],
-                                   fbit[nodes] | np.where(fpass[nodes], reach, np.uint64(0)), np.uint64(0))
-        f = fixed[fixed_rows[t]:fixed_rows[t + 1]]
-        if f.size:
-            out_f = is_output[f]
-            pout[f] = out_f
-            wout[f] = np.where(out_f, 0.0, -np.inf)
-            down[f] = np.where(out_f, w[f], -np.inf)
-            if fsucc is not None:
-                fval[f] = np.where((out_f & (pin[f] > 0))[:, None], fbit[f], np.uint64(0))
-
+    weighted = (graphs.nodes["params"] > 0) & ~_NORM[op]
+    gsrc, gdst = graphs.global_edges()
+    pin, s1, s2, level, wmax, wmin, pout, wout = _graph_kernels.structure(
+        gsrc, gdst, int(graphs.node_ptr[-1]), op == _INPUT, op == _OUTPUT, op == _ZERO, weighted)
     for depth in (wmax, wmin, wout):  # no live path: -1
         depth[~np.isfinite(depth)] = -1.0
-    by_position = {"live": (pin > 0) & (pout > 0), "level": level, "paths_in": pin, "paths_out": pout, "wmax_in": wmax,
-                   "wmin_in": wmin, "wmax_out": wout, "wsum_in": s1, "wsq_in": s2, "weighted": weighted}
-    if fsucc is not None:
-        by_position["flow_succ"] = fsucc
-    st = Structure(lay, by_position, outputs)
+    st = Structure(outputs, live=(pin > 0) & (pout > 0), level=level, paths_in=pin, paths_out=pout, wmax_in=wmax,
+                   wmin_in=wmin, wmax_out=wout, wsum_in=s1, wsq_in=s2, weighted=weighted)
     graphs.cache[_STRUCTURE_KEY] = st
     return st
 
@@ -353,20 +151,19 @@ def node_structure_features(graphs: GraphSet, structure: Structure | None = None
     after the node on its deepest live path over the graph's deepest.
     """
     st = structure or graph_structure(graphs)
-    p = st.by_position
-    out_of = st.output_position[st.layout.graph]  # position of each position's graph output
-    total = p["paths_in"][out_of]
+    out_of = st.output[graphs.node_graph]  # each node's graph output
+    total = st.paths_in[out_of]
     with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(total > 0, p["paths_in"] * p["paths_out"] / total, 0.0)
-        depth = np.maximum(p["wmax_in"][out_of], 1.0)
-        level = np.maximum(p["level"][out_of], 1).astype(np.float64)
+        share = np.where(total > 0, st.paths_in * st.paths_out / total, 0.0)
+        depth = np.maximum(st.wmax_in[out_of], 1.0)
+        level = np.maximum(st.level[out_of], 1).astype(np.float64)
     out = np.empty((len(total), 5), dtype=np.float32)
-    out[:, 0] = p["live"]
+    out[:, 0] = st.live
     out[:, 1] = np.clip(share, 0.0, 1.0)
-    out[:, 2] = np.minimum(p["level"] / level, 1.0)
-    out[:, 3] = np.minimum(np.clip(p["wmax_in"], 0.0, None) / depth, 1.0)
-    out[:, 4] = np.minimum(np.clip(p["wmax_out"], 0.0, None) / depth, 1.0)
-    return out[st.layout.pos]
+    out[:, 2] = np.minimum(st.level / level, 1.0)
+    out[:, 3] = np.minimum(np.clip(st.wmax_in, 0.0, None) / depth, 1.0)
+    out[:, 4] = np.minimum(np.clip(st.wmax_out, 0.0, None) / depth, 1.0)
+    return out
 
 
 def _max_width(node_graph: np.ndarray, level: np.ndarray, n_graphs: int) -> np.ndarray:
@@ -465,38 +262,36 @@ def raw_features(graphs: GraphSet) -> RawFeatures:
     cached = graphs.cache.get(_RAW_KEY)
     if cached is not None:
         return cached
+    if _chunked(graphs):
+        return _featurize_in_runs(graphs, 0)[0]
     g = len(graphs)
     st = graph_structure(graphs)
-    # Per-node values are aggregated in the structure's own (step-major) order: sums and counts
-    # per graph do not depend on the order, and mapping millions of values back would cost more.
-    p, graph_of, out = st.by_position, st.layout.graph, st.output_position
-    live = p["live"]
+    graph_of, out, live = graphs.node_graph, st.output, st.live
     nn_ = graphs.num_nodes.astype(np.float64)
     live_nodes = np.bincount(graph_of, weights=live, minlength=g)
-    longest = p["level"][out].astype(np.float64)
-    paths = p["paths_in"][out]
+    longest = st.level[out].astype(np.float64)
+    paths = st.paths_in[out]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        mean = np.where(paths > 0, p["wsum_in"][out] / paths, 0.0)
-        var = np.where(paths > 0, p["wsq_in"][out] / paths - mean ** 2, 0.0)
+        mean = np.where(paths > 0, st.wsum_in[out] / paths, 0.0)
+        var = np.where(paths > 0, st.wsq_in[out] / paths - mean ** 2, 0.0)
         log_paths = np.where(paths > 0, np.log10(np.maximum(paths, 1e-300)), -1.0)
     base = np.stack([
         np.log1p(graphs.params.astype(np.float64)), np.log1p(graphs.flops.astype(np.float64)), nn_,
         graphs.num_edges.astype(np.float64), live_nodes, live_nodes / np.maximum(nn_, 1), longest,
-        _max_width(graph_of, p["level"], g), nn_ / (longest + 1), log_paths, p["wmax_in"][out], p["wmin_in"][out],
+        _max_width(graph_of, st.level, g), nn_ / (longest + 1), log_paths, st.wmax_in[out], st.wmin_in[out],
         mean, np.sqrt(np.maximum(var, 0.0)),
-        np.bincount(graph_of, weights=p["weighted"], minlength=g),
-        np.bincount(graph_of, weights=p["weighted"] & live, minlength=g),
+        np.bincount(graph_of, weights=st.weighted, minlength=g),
+        np.bincount(graph_of, weights=st.weighted & live, minlength=g),
         graphs.input_shape[:, 1].astype(np.float64), np.log2(np.maximum(graphs.num_classes, 1)).astype(np.float64),
     ], axis=1).astype(np.float32)
     tok = token_codes(graphs)
-    codes, tokens, ti = _code_counts(graphs.node_graph, tok, g)
+    codes, tokens, ti = _code_counts(graph_of, tok, g)
     k = max(len(codes), 1)
-    ti = ti[st.layout.at]  # compact token index by position
     live_tokens = np.bincount(graph_of[live] * k + ti[live], minlength=g * k).reshape(g, k)[:, : len(codes)].astype(np.float32)
-    psrc, pdst = st.layout.edge_positions(graphs)
-    live_edge = live[psrc] & live[pdst]
+    gsrc, gdst = graphs.global_edges()
+    live_edge = live[gsrc] & live[gdst]
     # Pairs over compact token indices first (a small code space), then back to stable pair codes.
-    compact, pairs, _ = _code_counts(graphs.edge_graph[live_edge], ti[psrc[live_edge]] * k + ti[pdst[live_edge]], g)
+    compact, pairs, _ = _code_counts(graphs.edge_graph[live_edge], ti[gsrc[live_edge]] * k + ti[gdst[live_edge]], g)
     pair_codes = codes[compact // k] * _PAIR_BASE + codes[compact % k]
     order = np.argsort(pair_codes)
     pair_codes, pairs = pair_codes[order], pairs[:, order]
@@ -560,6 +355,7 @@ MAX_FLOW_LENGTH = 4
 _FLOW_OP = np.array([OPS[name].category in FLOW_CATEGORIES for name in OP_NAMES], dtype=bool)
 _FLOW_BITS = 12  # bits per token in an n-gram code: token codes stay below 2**12 (op index < 128)
 _FLOW_KEY = "predictors.features.flow"
+_FLOW_EDGES_KEY = "predictors.features.flow_edges"
 
 
 def flow_edges(graphs: GraphSet) -> tuple[np.ndarray, np.ndarray]:
@@ -568,105 +364,15 @@ def flow_edges(graphs: GraphSet) -> tuple[np.ndarray, np.ndarray]:
     ``v`` follows ``u`` when a live path leads from ``u`` to ``v`` through no other op of
     :data:`FLOW_CATEGORIES`. Each pair appears once, however many such paths join them.
     """
-    st = graph_structure(graphs)
-    reach = st.by_position.get("flow_succ")
-    if reach is None:  # a graph has more than 256 flow ops: no bit sets, search the successors
-        return _flow_edges_search(graphs, st.live)
-    # Read each live flow op's successor bit set (bit 64 w + i of word w: the graph's (64 w + i)-th
-    # flow op) into pairs, word by word and lowest bit first: every op's successors come out in
-    # node order, written from its own offset.
-    flow_nodes, base = _flow_numbering(graphs)
-    pos = st.layout.pos[flow_nodes]
-    sets = reach[pos]
-    has = sets.any(axis=1) & st.by_position["live"][pos]
-    u_nodes, sets, base = flow_nodes[has], sets[has], base[has]
-    count = np.bitwise_count(sets).astype(np.int64)  # (ops, words)
-    total = count.sum(axis=1)
-    done = np.cumsum(total) - total  # where each op's successors start
-    u, v = np.repeat(u_nodes, total), np.empty(int(total.sum()), dtype=np.int64)
-    for word in range(sets.shape[1]):
-        more = sets[:, word] != 0
-        bits, start, first = sets[more, word], done[more], base[more] + 64 * word
-        done = done + count[:, word]
-        while bits.size:
-            low = bits & (~bits + np.uint64(1))
-            index = np.frexp(low.astype(np.float64))[1] - 1  # exact: low is a power of two
-            v[start] = flow_nodes[first + index]
-            bits ^= low
-            more = bits != 0
-            bits, start, first = bits[more], start[more] + 1, first[more]
-    return u, v
+    from . import _graph_kernels
 
-
-def _flow_numbering(graphs: GraphSet) -> tuple[np.ndarray, np.ndarray]:
-    """Global indices of all flow-op nodes (live or not) in node order, and each one's graph's first, int64."""
-    flow_nodes = np.flatnonzero(_FLOW_OP[graphs.nodes["op"]])
-    first = np.searchsorted(flow_nodes, graphs.node_ptr)
-    return flow_nodes, np.repeat(first[:-1], np.diff(first))
-
-
-def _flow_bits(graphs: GraphSet, layout: _StepLayout) -> np.ndarray | None:
-    """Each node's bit among its graph's flow ops, uint64 ``(N, words)`` by position (0: not a flow op).
-
-    None when a graph has more than 256 flow ops (the bit sets would cost more memory than the search).
-    """
-    flow_nodes, base = _flow_numbering(graphs)
-    rank = np.arange(flow_nodes.size) - base
-    words = int(rank.max()) // 64 + 1 if rank.size else 1
-    if words > 4:
-        return None
-    bits = np.zeros((layout.at.size, words), dtype=np.uint64)
-    bits[layout.pos[flow_nodes], rank // 64] = np.left_shift(np.uint64(1), (rank % 64).astype(np.uint64))
-    return bits
-
-
-def _flow_edges_search(graphs: GraphSet, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`flow_edges` by a breadth-first search from every flow op at once (any number of flow ops)."""
-    n = int(graphs.node_ptr[-1])
-    flow = _FLOW_OP[graphs.nodes["op"]] & live
-    gsrc, gdst = graphs.global_edges()
-    keep = live[gsrc] & live[gdst]
-    succ_src, succ_dst = gsrc[keep], gdst[keep]
-    ptr, succ = _adjacency(succ_src, succ_dst, n)
-    # Only a node with several inputs can be reached twice from one op: deduplicate just those.
-    merge = np.bincount(succ_dst, minlength=n) > 1
-    start_ops = flow[succ_src]
-    r, c = succ_src[start_ops], succ_dst[start_ops]  # (flow op, node reached from it)
-    found = []
-    while r.size:
-        hit = flow[c]
-        found.append(r[hit] * n + c[hit])
-        r, c = _successors(ptr, succ, r[~hit], c[~hit])
-        twice = merge[c]
-        if twice.any():  # one entry per (flow op, node): reachability, not path counts
-            key = _distinct(r[twice] * n + c[twice])
-            r, c = np.concatenate([r[~twice], key // n]), np.concatenate([c[~twice], key % n])
-    key = _distinct(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
-    return key // max(n, 1), key % max(n, 1)
-
-
-def _distinct(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values (a plain sort: much faster than ``np.unique``'s hashing on large int64 arrays)."""
-    values = np.sort(values)
-    keep = np.empty(values.size, dtype=bool)
-    keep[:1] = True
-    np.not_equal(values[1:], values[:-1], out=keep[1:])
-    return values[keep]
-
-
-def _adjacency(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Compressed rows of the edges ``src -> dst`` over ``n`` nodes: ``(row pointer (n + 1,), targets)``."""
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
-    return ptr, dst[np.argsort(src, kind="stable")]
-
-
-def _successors(ptr: np.ndarray, succ: np.ndarray, row: np.ndarray, node: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For every ``(row, node)``, one ``(row, successor)`` per successor of ``node`` (see :func:`_adjacency`)."""
-    first = ptr[node]
-    count = ptr[node + 1] - first
-    ends = np.cumsum(count)
-    return np.repeat(row, count), succ[np.repeat(first - (ends - count), count) + np.arange(ends[-1] if ends.size else 0)]
+    cached = graphs.cache.get(_FLOW_EDGES_KEY)
+    if cached is None:
+        live = graph_structure(graphs).live
+        gsrc, gdst = graphs.global_edges()
+        cached = graphs.cache[_FLOW_EDGES_KEY] = _graph_kernels.flow_edges(
+            graphs.node_ptr.astype(np.int64), gsrc, gdst, live, _FLOW_OP[graphs.nodes["op"]], _graph_kernels._DEBRUIJN_INDEX)
+    return cached
 
 
 @dataclass
@@ -710,6 +416,8 @@ def flow_ngrams(graphs: GraphSet, max_length: int = 3) -> FlowFeatures:
     cached = graphs.cache.get(key)
     if cached is not None:
         return cached
+    if _chunked(graphs):
+        return _featurize_in_runs(graphs, max_length)[1]
     op = graphs.nodes["op"]
     if op.size and int(op.max()) * _KERNEL_SLOTS >= (1 << _FLOW_BITS):
         tok = token_codes(graphs)
@@ -727,10 +435,12 @@ def flow_ngrams(graphs: GraphSet, max_length: int = 3) -> FlowFeatures:
     first, last, code = u, v, ti[tok[u]] * k + ti[tok[v]]
     node_parts, code_parts, offset = [first], [code], k ** 2
     if max_length >= 3:
-        ptr, succ = _adjacency(u, v, int(graphs.node_ptr[-1]))
+        from . import _graph_kernels
+
+        ptr, order = _graph_kernels.csr(u, int(graphs.node_ptr[-1]))
+        succ, token = v[order], ti[tok]
     for length in range(3, max_length + 1):
-        walk, last = _successors(ptr, succ, np.arange(last.size), last)
-        first, code = first[walk], code[walk] * k + ti[tok[last]]
+        first, last, code = _graph_kernels.extend_walks(first, last, code, ptr, succ, token, k)
         node_parts.append(first)
         code_parts.append(code + offset)
         offset += k ** length
@@ -751,6 +461,27 @@ def flow_ngrams(graphs: GraphSet, max_length: int = 3) -> FlowFeatures:
     out = FlowFeatures(codes, counts)
     graphs.cache[key] = out
     return out
+
+
+def _chunked(graphs: GraphSet) -> bool:
+    """Whether to featurize ``graphs`` run by run (see :data:`CHUNK_NODES`): a large set whose
+    per-node structure is not already at hand."""
+    return int(graphs.node_ptr[-1]) > CHUNK_NODES and len(graphs) > 1 and _STRUCTURE_KEY not in graphs.cache
+
+
+def _featurize_in_runs(graphs: GraphSet, flow_length: int) -> tuple[RawFeatures, FlowFeatures | None]:
+    """:func:`raw_features` and (``flow_length >= 2``) :func:`flow_ngrams` of a large set, computed
+    on consecutive runs of its graphs that share one structure each, concatenated and cached on it."""
+    raws, flows = [], []
+    for part in graphs.ranges(CHUNK_NODES):
+        raws.append(raw_features(part))
+        if flow_length >= 2:
+            flows.append(flow_ngrams(part, flow_length))
+    raw = graphs.cache[_RAW_KEY] = RawFeatures.concat(raws)
+    flow = None
+    if flow_length >= 2:
+        flow = graphs.cache[f"{_FLOW_KEY}{flow_length}"] = FlowFeatures.concat(flows)
+    return raw, flow
 
 
 def flow_name(code: int) -> str:
@@ -782,6 +513,8 @@ class CGFeaturizer:
 
     def fit(self, graphs: GraphSet) -> "CGFeaturizer":
         """Learn the token and pair columns: those present in ``graphs``."""
+        if self.flow_length >= 2 and _RAW_KEY not in graphs.cache and _chunked(graphs):
+            _featurize_in_runs(graphs, self.flow_length)
         raw = raw_features(graphs)
         self.tokens_ = raw.token_codes[raw.tokens.sum(axis=0) > 0]
         freq = (raw.pairs > 0).sum(axis=0)
@@ -826,6 +559,8 @@ class CGFeaturizer:
         missing = [e for e in self.extras if e not in graphs.extras]
         if missing:
             raise DataFormatError(f"features need extras {missing}; the graphs carry {sorted(graphs.extras) or 'none'}")
+        if self.flow_length >= 2 and _RAW_KEY not in graphs.cache and _chunked(graphs):
+            _featurize_in_runs(graphs, self.flow_length)
         raw = raw_features(graphs)
         cols = [raw.base, raw.select(self.tokens_, "tokens"), raw.select(self.tokens_, "live"),
                 raw.select(self.pairs_, "pairs")]

@@ -127,3 +127,21 @@ def test_as_graphset_inputs(tiny_home):
         as_graphset(3)
     with pytest.raises(DataFormatError, match=r"needs per-graph values \['zc_y'\]"):
         as_graphset(encs, space="tinychain", extras=["zc_y"])
+
+
+def test_ranges_are_views_of_whole_graphs_within_the_node_budget():
+    graphs = [get_space(s).build_cg(a) for s in ("nb101", "nb201") for a in get_space(s).samples(4, seed=3)]
+    gs = GraphSet.from_graphs(graphs).with_extras({"score": np.arange(8.0)})
+    for budget in (1, 250, 600, 10**9):
+        parts = gs.ranges(budget)
+        assert sum(len(p) for p in parts) == len(gs)
+        assert all(p.node_ptr[-1] <= budget or len(p) == 1 for p in parts)
+        assert all(np.shares_memory(p.nodes["op"], gs.nodes["op"]) for p in parts)
+        whole = GraphSet.concat(parts)
+        np.testing.assert_array_equal(whole.node_ptr, gs.node_ptr)
+        np.testing.assert_array_equal(whole.src, gs.src)
+        np.testing.assert_array_equal(whole.extras["score"], gs.extras["score"])
+        assert list(whole.arch_id) == list(gs.arch_id)
+    assert len(gs.ranges(10**9)) == 1
+    with pytest.raises(ValueError, match="max_nodes must be at least 1"):
+        gs.ranges(0)

@@ -150,3 +150,19 @@ def test_raw_features_concat_aligns_columns():
     f = CGFeaturizer().fit(both)
     fresh = GraphSet.concat([GraphSet.from_graphs(a.to_graphs()), GraphSet.from_graphs(b.to_graphs())])
     np.testing.assert_array_equal(f.transform(both), f.transform(fresh))
+
+
+def test_large_sets_are_featurized_run_by_run_with_the_same_result(monkeypatch):
+    from archbench.predictors import features
+
+    graphs = [get_space(s).build_cg(a) for s in ("nb101", "nb201", "darts") for a in get_space(s).samples(3, seed=4)]
+    whole = CGFeaturizer().fit(GraphSet.from_graphs(graphs))
+    want = whole.transform(GraphSet.from_graphs(graphs))
+    monkeypatch.setattr(features, "CHUNK_NODES", 400)  # runs of one or two graphs, mixed spaces
+    gs = GraphSet.from_graphs(graphs)
+    assert features._chunked(gs)
+    got = whole.transform(gs)
+    assert features._STRUCTURE_KEY not in gs.cache  # the runs' structures were not kept
+    np.testing.assert_array_equal(got, want)
+    refit = CGFeaturizer().fit(GraphSet.from_graphs(graphs))
+    assert refit.feature_names_ == whole.feature_names_

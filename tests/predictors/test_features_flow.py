@@ -10,6 +10,7 @@ from archbench.datasets.views import GraphSet
 from archbench.graphs.cg import ComputationGraph, GraphBuilder
 from archbench.graphs.ops import OPS
 from archbench.graphs.spaces import get_space
+from archbench.predictors.features import _FLOW_OP  # noqa: PLC2701  (which ops are letters)
 from archbench.predictors.features import (
     FLOW_CATEGORIES, CGFeaturizer, flow_edges, flow_name, flow_ngrams, graph_structure, token_codes, token_name,
 )
@@ -86,8 +87,11 @@ def _reference(g: ComputationGraph, live: np.ndarray, max_length: int) -> Counte
 def test_flow_ngrams_agree_with_a_per_graph_python_reference():
     space = get_space("nb201")
     archs = space.samples(6, seed=5) + [("none",) * 6, ("skip_connect",) * 6]
-    graphs = [space.build_cg(a) for a in archs] + [residual(), diamond()]
+    # DARTS networks have over 128 flow ops (3 words of bits); NB101 cells mix node counts.
+    others = [get_space(s).build_cg(a) for s in ("darts", "nb101") for a in get_space(s).samples(2, seed=3)]
+    graphs = [space.build_cg(a) for a in archs] + [residual(), diamond()] + others
     gs = GraphSet.from_graphs(graphs)
+    assert max(np.diff(np.searchsorted(np.flatnonzero(_FLOW_OP[gs.nodes["op"]]), gs.node_ptr))) > 128
     live = graph_structure(gs).live
     got = grams(gs, 4)
     for i, g in enumerate(graphs):

@@ -1,0 +1,177 @@
+"""Compiled loops (numba) behind :mod:`archbench.predictors.features`: one pass over nodes and edges.
+
+The dynamic programs over millions of nodes are sequential along each graph's topological order,
+which numpy can only vectorize across graphs at the cost of dozens of full-array passes per step;
+compiled, each is one O(N + E) loop. Compiled code is cached on disk (``cache=True``), so only the
+first call after an install pays for compilation. Sums run in edge order from 0.0, the order the
+numpy version used, so results are bit-identical to it.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def csr(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stable counting sort of ``keys`` in ``[0, n)``: row pointer ``(n + 1,)`` and the item order ``(E,)``."""
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for k in keys:
+        ptr[k + 1] += 1
+    for i in range(n):
+        ptr[i + 1] += ptr[i]
+    fill = ptr[:-1].copy()
+    order = np.empty(keys.size, dtype=np.int64)
+    for e in range(keys.size):
+        k = keys[e]
+        order[fill[k]] = e
+        fill[k] += 1
+    return ptr, order
+
+
+@njit(cache=True)
+def structure(src: np.ndarray, dst: np.ndarray, n: int, is_input: np.ndarray, is_output: np.ndarray,
+              is_zero: np.ndarray, weighted: np.ndarray):
+    """Forward and backward path dynamic programs over global nodes ``0..n-1`` in topological order.
+
+    Returns ``(paths_in, wsum_in, wsq_in, level, wmax_in, wmin_in, paths_out, wmax_out)``
+    (see :class:`~archbench.predictors.features.Structure`; depths are -inf/+inf where no live
+    path passes, mapped to -1 by the caller).
+    """
+    in_ptr, in_order = csr(dst, n)
+    pin, s1, s2 = np.zeros(n), np.zeros(n), np.zeros(n)
+    level = np.zeros(n, dtype=np.int64)
+    wmax, wmin = np.full(n, -np.inf), np.full(n, np.inf)
+    for i in range(n):
+        if is_input[i]:
+            pin[i], wmax[i], wmin[i] = 1.0, 0.0, 0.0
+        a, b = in_ptr[i], in_ptr[i + 1]
+        if a < b:
+            cnt, a1, a2, m0, m1, lo = 0.0, 0.0, 0.0, 0, -np.inf, np.inf
+            for e in in_order[a:b]:
+                s = src[e]
+                cnt += pin[s]
+                a1 += s1[s]
+                a2 += s2[s]
+                m0 = max(m0, level[s])
+                m1 = max(m1, wmax[s])
+                lo = min(lo, wmin[s])
+            wn = 1.0 if weighted[i] else 0.0
+            s2[i] = a2 + 2.0 * wn * a1 + wn * cnt
+            s1[i] = a1 + wn * cnt
+            pin[i] = cnt
+            level[i] = m0 + 1
+            wmax[i] = m1 + wn
+            wmin[i] = lo + wn
+        if is_zero[i]:  # a zero op cuts every path through it (its level still counts)
+            pin[i], s1[i], s2[i], wmax[i], wmin[i] = 0.0, 0.0, 0.0, -np.inf, np.inf
+
+    # Backward: paths to the output and the most weight layers after a node ("down" includes it).
+    out_ptr, out_order = csr(src, n)
+    pout, wout, down = np.zeros(n), np.full(n, -np.inf), np.full(n, -np.inf)
+    for i in range(n - 1, -1, -1):
+        wn = 1.0 if weighted[i] else 0.0
+        if is_output[i] or is_zero[i]:
+            if is_output[i]:
+                pout[i], wout[i], down[i] = 1.0, 0.0, wn
+            continue
+        a, b = out_ptr[i], out_ptr[i + 1]
+        if a < b:
+            cnt, deep = 0.0, -np.inf
+            for e in out_order[a:b]:
+                d = dst[e]
+                cnt += pout[d]
+                deep = max(deep, down[d])
+            pout[i], wout[i], down[i] = cnt, deep, deep + wn
+    return pin, s1, s2, level, wmax, wmin, pout, wout
+
+
+#: De Bruijn sequence and table: the index of a 64-bit word's lowest set bit in two operations.
+_DEBRUIJN = 0x03F79D71B4CB0A89
+_DEBRUIJN_INDEX = np.zeros(64, dtype=np.int64)
+for _i in range(64):
+    _DEBRUIJN_INDEX[(((1 << _i) * _DEBRUIJN) % (1 << 64)) >> 58] = _i
+
+
+@njit(cache=True)
+def flow_edges(node_ptr: np.ndarray, src: np.ndarray, dst: np.ndarray, live: np.ndarray, flow: np.ndarray,
+               debruijn_index: np.ndarray):
+    """Pairs ``u -> v`` of live flow ops joined by a live path through non-flow ops only.
+
+    Sorted by ``u`` then ``v`` (global node indices, int64). Per graph, one backward pass over its
+    nodes keeps a bit set over the graph's flow ops for every node: a live flow op passes on its
+    own bit, a live non-flow op what reaches it, a dead node nothing.
+    """
+    n = node_ptr[-1]
+    ptr, order = csr(src, n)
+    succ = dst[order]
+    us, vs = np.empty(1 << 16, dtype=np.int64), np.empty(1 << 16, dtype=np.int64)
+    size = 0
+    rank = np.full(n, -1, dtype=np.int64)
+    for g in range(node_ptr.size - 1):
+        a, b = node_ptr[g], node_ptr[g + 1]
+        nf = 0
+        for i in range(a, b):
+            if flow[i]:
+                rank[i] = nf
+                nf += 1
+        if nf == 0:
+            continue
+        words = (nf + 63) // 64
+        flow_node = np.empty(nf, dtype=np.int64)
+        for i in range(a, b):
+            if flow[i]:
+                flow_node[rank[i]] = i
+        val = np.zeros((b - a, words), dtype=np.uint64)
+        reach = np.zeros((nf, words), dtype=np.uint64)
+        for i in range(b - 1, a - 1, -1):
+            if not live[i]:
+                continue
+            row = val[i - a]
+            if flow[i]:
+                r = reach[rank[i]]
+                for e in range(ptr[i], ptr[i + 1]):
+                    r |= val[succ[e] - a]
+                row[rank[i] // 64] = np.uint64(1) << np.uint64(rank[i] % 64)
+            else:
+                for e in range(ptr[i], ptr[i + 1]):
+                    row |= val[succ[e] - a]
+        for f in range(nf):
+            u = flow_node[f]
+            if not live[u]:
+                continue
+            for w in range(words):
+                bits = reach[f, w]
+                while bits:
+                    low = bits & (~bits + np.uint64(1))
+                    if size == us.size:
+                        us, vs = _grow(us, size), _grow(vs, size)
+                    us[size] = u
+                    vs[size] = flow_node[64 * w + debruijn_index[(low * np.uint64(_DEBRUIJN)) >> np.uint64(58)]]
+                    size += 1
+                    bits ^= low
+    return us[:size].copy(), vs[:size].copy()
+
+
+@njit(cache=True)
+def _grow(a: np.ndarray, size: int) -> np.ndarray:
+    out = np.empty(2 * a.size, dtype=a.dtype)
+    out[:size] = a[:size]
+    return out
+
+
+@njit(cache=True)
+def extend_walks(first: np.ndarray, last: np.ndarray, code: np.ndarray, ptr: np.ndarray, succ: np.ndarray,
+                 token: np.ndarray, k: int):
+    """Every walk ``(first, ..., last)`` extended by each successor ``x`` of ``last``: ``(first, x, code * k + token[x])``."""
+    total = 0
+    for w in range(last.size):
+        total += ptr[last[w] + 1] - ptr[last[w]]
+    f, l, c = np.empty(total, np.int64), np.empty(total, np.int64), np.empty(total, np.int64)
+    j = 0
+    for w in range(last.size):
+        for i in range(ptr[last[w]], ptr[last[w] + 1]):
+            x = succ[i]
+            f[j], l[j], c[j] = first[w], x, code[w] * k + token[x]
+            j += 1
+    return f, l, c
