@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gnn-tasks", default="nb201/nats,nb101/1k,nb301/naslib", help="tasks the GNN runs on")
     ap.add_argument("--gnn-params", default="{}", help="JSON parameters of the GNN")
     ap.add_argument("--cross-space", action="store_true", help="also run the cross-space transfer protocol")
+    ap.add_argument("--timings", action="store_true",
+                    help="also time the NB201 fit/predict-all (automatic with the nb201/nats task); with "
+                         "--tasks '' only that, e.g. on a quiet machine")
     ap.add_argument("--no-save", action="store_true", help="do not append to the results table")
     ap.add_argument("--merge", action="store_true",
                     help="add this run's tasks to an existing --out file (runs split across processes)")
@@ -136,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         plots.plot_sample_efficiency(rows, Path(args.out).parent / "plots" / f"{name.replace('/', '_')}_tau.png",
                                      references=refs)
 
-    if "nb201/nats" in out["tasks"]:
+    if "nb201/nats" in out["tasks"] or args.timings:
         out["timings"] = timings(args.home, gnn_params)
     if args.cross_space:
         out["cross_space"] = run_cross_space(args.home, gnn_params, all_rows)
