@@ -149,8 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     out["meta"]["load_avg_end"] = os.getloadavg()
     if len(rows) and not args.no_save:
         out["meta"]["run_id"] = reports.append_results(rows, args.home)
-    _write(out, args.out, merge=args.merge)
-    print(f"\nwrote {args.out} ({out['meta']['total_seconds']:.0f} s total)")
+    total = out["meta"]["total_seconds"]
+    _write(out, args.out, merge=args.merge)  # with merge, out's meta becomes the list of runs
+    print(f"\nwrote {args.out} ({total:.0f} s total)")
     return 0
 
 
