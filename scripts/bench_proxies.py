@@ -106,14 +106,15 @@ def naslib_scores(home: Path, space: str, source: str):
 
 
 def stored_units(home: Path, space: str, data: str, seed: int) -> dict:
-    """Per proxy, the batch size and architecture count of its committed score unit (from the manifest)."""
+    """Per proxy, the batch size, definition version and architecture count of its committed score unit (manifest)."""
     from archbench.datasets.store import Store
 
     out = {}
     for unit, info in Store(home).manifest().info.items():
         if unit.startswith(f"{space}/zc/{data}/s{seed}/"):
             fp = info.get("fingerprint", {})
-            out[unit.rsplit("/", 1)[1]] = {"batch_size": fp.get("batch_size"), "archs": info.get("archs")}
+            out[unit.rsplit("/", 1)[1]] = {"batch_size": fp.get("batch_size"), "definition": fp.get("definition", 1),
+                                           "archs": info.get("archs")}
     return out
 
 

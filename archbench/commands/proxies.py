@@ -16,6 +16,15 @@ rank networks differently from the literature), or your own images as an .npz wi
     archbench proxies nb201 --data cifar10=/path/cifar10_train.npz --limit 1000
 Rows: metric zc_<proxy> (unit score) and zc_<proxy>_time (unit s), source archbench_zc,
 dataset = the data name, seed = --seed. Re-running resumes; a larger --limit extends.
+
+Stored scores are kept, never recomputed, while the options (batch size, dtype, data content) and
+the proxy's definition version are the same. A change of either replaces the proxy's rows for
+this data and seed, in one commit once the new scores cover the selection (until then, and if the
+run is interrupted, the old rows stay). --recompute scores the selected architectures again
+anyway (after a code change, say) and replaces their score and _time rows in one commit once all
+are done; other architectures keep theirs. An interrupted recompute leaves the old rows and
+resumes when the same command is run again:
+    archbench proxies nb201 --proxies fisher --limit 1000 --data cifar10=PATH.npz --recompute
 """
 
 
@@ -42,6 +51,10 @@ def add_parser(sub, home: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster at ADDRESS (tcp://host:8786)")
     p.add_argument("--threads", type=int, default=1, metavar="N",
                    help="torch threads per process (default 1: identical scores serial or distributed)")
+    p.add_argument("--recompute", action="store_true",
+                   help="score the selected architectures again even where scores are stored, and replace their "
+                        "rows in one commit once all are scored (an interrupted recompute keeps the old rows and "
+                        "resumes when run again)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -56,13 +69,18 @@ def run(args: argparse.Namespace) -> int:
     result = run_proxies(args.space, args.proxies, home=args.home, data=open_source(args.data, layout=args.data_layout),
                          batch_size=args.batch_size, seed=args.seed, dtype=args.dtype, limit=args.limit,
                          chunk_size=args.chunk_size, workers=args.workers, scheduler=args.scheduler,
-                         threads=args.threads, progress=not args.quiet)
+                         threads=args.threads, recompute=args.recompute, progress=not args.quiet)
     print(f"\n{result.space}: {result.archs:,} architectures x {len(result.proxies)} proxies "
           f"(data {result.data}, seed {result.seed}) in {result.home}")
     print(f"  computed {result.computed:,} architectures in {result.seconds['compute']:.1f} s; "
           f"{result.already_done:,} (architecture, proxy) scores were already stored")
-    for unit in result.replaced:
-        print(f"  replaced {unit}: its scores were computed with other options")
+    for unit, fields in result.replaced.items():
+        print(f"  replaced {unit}: its scores were computed with another {', '.join(fields)}")
+    for unit in result.recomputed:
+        print(f"  recomputed {unit}: the selected architectures' rows were replaced")
+    for unit, n in result.pending.items():
+        print(f"  {unit}: unfinished recompute ({n:,} of {result.archs:,} architectures scored; the old rows stay "
+              f"until all are): run again with --recompute to finish it")
     for proxy in result.proxies:
         if result.nan.get(proxy):
             reason = result.reasons.get(proxy, "see earlier runs' log")

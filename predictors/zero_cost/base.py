@@ -64,6 +64,10 @@ class Proxy:
         needs: entries of :data:`NEEDS` it reads from the shared passes.
         data_dependent: its value depends on the minibatch's images/labels (not only their shape).
         reference: the paper that defines it.
+        version: version of archbench's definition (1 at first). Raise it when a change to the
+            proxy's code changes its values: stored scores of another version are then stale,
+            and ``archbench proxies`` recomputes them (the version is part of a stored unit's
+            fingerprint, see :mod:`.pipeline`).
     """
 
     name: str
@@ -71,20 +75,23 @@ class Proxy:
     needs: frozenset[str]
     data_dependent: bool
     reference: str
+    version: int = 1
 
 
 PROXIES: Registry[Proxy] = Registry("zero-cost proxy")
 
 
-def register_proxy(name: str, *, needs: tuple[str, ...] = (), data_dependent: bool, reference: str
-                   ) -> Callable[[Callable], Callable]:
-    """Decorator registering ``score(ctx)`` as proxy ``name``."""
+def register_proxy(name: str, *, needs: tuple[str, ...] = (), data_dependent: bool, reference: str,
+                   version: int = 1) -> Callable[[Callable], Callable]:
+    """Decorator registering ``score(ctx)`` as proxy ``name`` (``version``: see :attr:`Proxy.version`)."""
     unknown = set(needs) - NEEDS
     if unknown:
         raise ValueError(f"proxy {name!r} needs unknown pass entries {sorted(unknown)}; expected some of {sorted(NEEDS)}")
+    if not isinstance(version, int) or version < 1:
+        raise ValueError(f"proxy {name!r}: version must be a positive integer, found {version!r}")
 
     def decorator(fn: Callable) -> Callable:
-        PROXIES.register(name)(Proxy(name, fn, frozenset(needs), data_dependent, reference))
+        PROXIES.register(name)(Proxy(name, fn, frozenset(needs), data_dependent, reference, version))
         return fn
 
     return decorator

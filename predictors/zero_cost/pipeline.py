@@ -26,9 +26,24 @@ is *kept* after commits: it is the complete record of what was computed under th
   computes only what is new; a different proxy set never touches other proxies' units);
 * commits every ``commit_every`` seconds and at the end (also on Ctrl-C), replacing each touched
   unit with all its staged rows (restricted to architectures still in the ``archs`` table);
-* with changed options (another batch size, dtype or data content) gets a new fingerprint, hence
-  a fresh staging directory, and its commit *replaces* the unit, so scores computed under
-  different options never mix in one unit (the manifest records each unit's fingerprint).
+* with changed options (another batch size, dtype or data content) or a proxy whose definition
+  changed (:attr:`~.base.Proxy.version`) gets a new fingerprint, hence a fresh staging directory,
+  and *replaces* the unit once it has scored every selected architecture: the unit keeps all its
+  old rows until then (also when the run is killed; the next run resumes from staging), and then
+  switches in one commit, so scores computed under different options or definitions never mix in
+  one unit (the manifest records each unit's fingerprint).
+
+Recomputing (``recompute=True``, ``archbench proxies --recompute``) scores the selected
+architectures again under the same fingerprint, e.g. after a code change that did not raise a
+proxy's version. It stages new *generation* ``k`` chunks (``r<k>-chunk-*.parquet``) next to the
+old ones, with a ``recompute.json`` marker naming ``k``; while the marker exists, generation ``k``
+is invisible (commits and resumes use the older rows). Once generation ``k`` covers the selection,
+the marker is removed, and the unit is committed: each recomputed architecture's score and time
+rows replace its old ones (the newest generation wins per architecture and metric), the unit's
+other architectures keep theirs, all in one manifest swap. An interrupted recompute therefore
+leaves the old rows, and the same command resumes it (generation ``k``'s finished chunks count); a
+run without ``--recompute`` leaves it pending (and says so). Staged files whose every row is
+superseded are deleted when the recompute is complete.
 
 If the staging directory is deleted while its unit is committed with the same fingerprint, the
 committed file is linked back into staging, so nothing is recomputed. Two runs of one unit at the
@@ -55,7 +70,6 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from archbench.errors import ArchbenchError
@@ -84,7 +98,11 @@ class ProxyRunResult:
         nan: per proxy, how many of its selected architectures have a non-finite score.
         reasons: per proxy, the first reason a score was undefined in this run.
         units: committed units (empty if nothing changed).
-        replaced: units whose earlier scores were replaced because the options changed.
+        replaced: units whose earlier scores were replaced because the options or the proxy's
+            definition changed, with the fingerprint fields that differ (e.g. ``["batch_size"]``).
+        recomputed: units whose recompute finished and was committed in this run.
+        pending: units with an unfinished recompute (not committed), with how many of the
+            selected architectures it has scored.
         seconds: wall time of ``compute`` and ``total``.
     """
 
@@ -100,7 +118,9 @@ class ProxyRunResult:
     nan: dict[str, int] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)
     units: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)
+    replaced: dict[str, list[str]] = field(default_factory=dict)
+    recomputed: list[str] = field(default_factory=list)
+    pending: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -189,18 +209,93 @@ class _Unit:
     unit: str
     staging: Path
     fingerprint: dict[str, Any]
-    changed: bool = False
+    changed: bool = False           # the unit's staged rows differ from what it holds
+    replaces: list[str] | None = None  # it holds rows of another fingerprint (these fields differ)
+    pending: int | None = None      # generation of an unfinished recompute
+    recompute: bool = False         # this run stages the recompute's generation (until it is complete)
+    generation: int = 0             # generation this run's chunks are staged as
 
 
-def _staged_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.glob("*.parquet") if not p.name.startswith("."))
+_GENERATION_RE = re.compile(r"^r(\d+)-")
+RECOMPUTE_MARK = "recompute.json"
 
 
-def _staged_ids(directory: Path) -> set[str]:
+def _generation(path: Path) -> int:
+    """Recompute generation of a staged file (``r<k>-chunk-*.parquet``); first computations are 0."""
+    match = _GENERATION_RE.match(path.name)
+    return int(match.group(1)) if match else 0
+
+
+def _pending_recompute(directory: Path) -> int | None:
+    """The generation an unfinished recompute stages into (from its marker), or None."""
+    mark = directory / RECOMPUTE_MARK
+    if not mark.exists():
+        return None
+    try:
+        return int(json.loads(mark.read_text())["generation"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise ArchbenchError(f"{mark} should be JSON with an integer 'generation' ({err}); delete it to drop the "
+                             f"unfinished recompute") from None
+
+
+def _staged_files(directory: Path, generation: int | None = None) -> list[Path]:
+    """Staged chunk files: of one ``generation``, or (None) all but an unfinished recompute's."""
+    files = sorted(p for p in directory.glob("*.parquet") if not p.name.startswith("."))
+    if generation is not None:
+        return [p for p in files if _generation(p) == generation]
+    pending = _pending_recompute(directory)
+    return [p for p in files if _generation(p) != pending]
+
+
+def _staged_ids(files: Sequence[Path]) -> set[str]:
     ids: set[str] = set()
-    for path in _staged_files(directory):
+    for path in files:
         ids.update(pq.read_table(path, columns=["arch_id"])["arch_id"].to_pylist())
     return ids
+
+
+def _files_digest(files: Sequence[Path]) -> str:
+    """Names the set of staged files a commit was made from (chunk files are immutable)."""
+    return hashlib.blake2b("\n".join(sorted(p.name for p in files)).encode(), digest_size=8).hexdigest()
+
+
+def _read_staged(files: Sequence[Path]):
+    """Staged rows (a DataFrame), one per (architecture, metric): the newest generation's.
+
+    Within a generation the first file's row is kept: two concurrent runs of one unit may both
+    have scored an architecture, and under one fingerprint the scores are identical (only the time
+    differs).
+    """
+    import pandas as pd
+
+    frames = []
+    for path in files:
+        frame = pq.read_table(path).to_pandas()
+        frame["_generation"] = _generation(path)
+        frames.append(frame)
+    frame = pd.concat(frames, ignore_index=True).sort_values("_generation", ascending=False, kind="stable")
+    frame = frame.drop_duplicates(["arch_id", "metric"], keep="first").sort_index()
+    return frame.drop(columns="_generation")
+
+
+def _drop_superseded(directory: Path) -> int:
+    """Delete staged files every row of which a newer generation replaces (they no longer count)."""
+    files = _staged_files(directory)
+    ids = {path: _staged_ids([path]) for path in files}
+    removed = 0
+    for path in files:
+        newer = set().union(*(ids[q] for q in files if _generation(q) > _generation(path)))
+        if ids[path] <= newer:
+            path.unlink()
+            removed += 1
+    return removed
+
+
+def _write_json(path: Path, value: dict) -> None:
+    """Write JSON to ``path`` atomically (temp file, then rename)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(value, sort_keys=True))
+    os.replace(tmp, path)
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -222,7 +317,8 @@ def run_proxies(space: str, proxies: "Sequence[str] | str | None" = None, *, hom
                 data: "MinibatchSource | str" = "random", batch_size: int = 64, seed: int = 0,
                 dtype: str = "float32", limit: int | None = None, chunk_size: int = 20, workers: int | None = None,
                 scheduler: str | None = None, threads: int | None = 1, commit_every: float = 300.0,
-                progress: bool = True, on_progress: Callable[[int], None] | None = None) -> ProxyRunResult:
+                recompute: bool = False, progress: bool = True,
+                on_progress: Callable[[int], None] | None = None) -> ProxyRunResult:
     """Compute and store zero-cost proxy scores of a built space (see the module docstring).
 
     Args:
@@ -237,6 +333,9 @@ def run_proxies(space: str, proxies: "Sequence[str] | str | None" = None, *, hom
         scheduler: address of a running Dask scheduler (``tcp://host:8786``) instead.
         threads: torch threads per process (default 1: identical results serial or distributed).
         commit_every: seconds between intermediate commits.
+        recompute: score the selected architectures again even where scores are stored, and
+            replace their rows in one commit once all are scored (resumable; see the module
+            docstring).
         progress: show a progress bar.
         on_progress: called with the number of selected architectures done after every chunk.
     """
@@ -247,7 +346,8 @@ def run_proxies(space: str, proxies: "Sequence[str] | str | None" = None, *, hom
     from archbench.datasets.store import Store, write_parquet
 
     t_start = time.perf_counter()
-    chosen = [p.name for p in resolve_proxies(proxies)]
+    records = resolve_proxies(proxies)
+    chosen = [p.name for p in records]
     source = open_source(data)
     _check_name("the data source name", source.name)
     _check_name("the space name", space)
@@ -272,29 +372,41 @@ def run_proxies(space: str, proxies: "Sequence[str] | str | None" = None, *, hom
 
     manifest = store.manifest()
     units: dict[str, _Unit] = {}
-    for proxy in chosen:
+    done: dict[str, set[str]] = {}
+    for record in records:
+        proxy = record.name
         fp = {"space": space, "proxy": proxy, "data": source.name, "data_digest": digests, "batch_size": batch_size,
               "seed": seed, "dtype": dtype, "archbench": __version__}
+        if record.version != 1:  # version 1 stays implicit: units stored before versions existed keep their fingerprint
+            fp["definition"] = record.version
         digest = hashlib.blake2b(json.dumps(fp, sort_keys=True).encode(), digest_size=6).hexdigest()
         unit = f"{space}/zc/{source.name}/s{seed}/{proxy}"
         staging = store.staging_dir(f"zc-{space}-{source.name}-s{seed}-{proxy}-{digest}")
         committed = manifest.units.get(unit, {}).get("metrics", [])
-        same_fp = manifest.info.get(unit, {}).get("fingerprint") == fp
+        held = manifest.info.get(unit, {})
+        held_fp = held.get("fingerprint") or {}
+        same_fp = held_fp == fp
         if not staging.exists():
             staging.mkdir(parents=True)
             if same_fp:  # staging was deleted: what the unit holds counts as done
                 for k, rel in enumerate(committed):
                     _link_or_copy(store.home / rel, staging / f"committed-{k:04d}.parquet")
+        u = units[proxy] = _Unit(proxy, unit, staging, fp, pending=_pending_recompute(staging))
         if committed and not same_fp:
-            result.replaced.append(unit)
-        units[proxy] = _Unit(proxy, unit, staging, fp)
-
-    done = {proxy: _staged_ids(u.staging) for proxy, u in units.items()}
-    for proxy, u in units.items():
-        # Staged rows the unit does not hold yet (another fingerprint, or a run killed before committing).
-        held = manifest.info.get(u.unit, {})
-        u.changed = bool(done[proxy]) and (held.get("fingerprint") != u.fingerprint
-                                           or held.get("staged_archs") != len(done[proxy]))
+            u.replaces = sorted(k for k in set(fp) | set(held_fp) if fp.get(k) != held_fp.get(k))
+        view = _staged_files(staging)
+        # Staged rows the unit does not hold yet (another fingerprint, a run killed before committing,
+        # or a finished recompute not committed yet).
+        u.changed = bool(view) and (held_fp != fp or held.get("staged_files") != _files_digest(view))
+        if recompute:
+            if u.pending is None:
+                u.pending = 1 + max((_generation(f) for f in staging.glob("*.parquet")), default=0)
+                _write_json(staging / RECOMPUTE_MARK, {"generation": u.pending, "started_at": time.time(),
+                                                       "archs": len(archs)})
+            u.recompute, u.generation = True, u.pending
+            done[proxy] = _staged_ids(_staged_files(staging, u.pending))  # resumes an interrupted recompute
+        else:
+            done[proxy] = _staged_ids(view)
     ids = archs["arch_id"].tolist()
     selected = set(ids)
     jobs_by_group: dict[tuple, list] = {}
@@ -318,8 +430,9 @@ def run_proxies(space: str, proxies: "Sequence[str] | str | None" = None, *, hom
                 continue
             name = hashlib.blake2b("\n".join(sorted(set(table["arch_id"].to_pylist()))).encode(),
                                    digest_size=10).hexdigest()
-            write_parquet(table, "metrics", u.staging / f"chunk-{name}.parquet")
-            u.changed = True
+            prefix = f"r{u.generation}-" if u.generation else ""
+            write_parquet(table, "metrics", u.staging / f"{prefix}chunk-{name}.parquet")
+            u.changed = u.changed or not u.recompute  # an unfinished recompute's chunks do not count yet
         for value, proxy, reason in zip(rows["value"], rows["proxy"], rows["reason"]):
             if reason and proxy not in result.reasons:
                 result.reasons[proxy] = reason
@@ -329,7 +442,16 @@ def run_proxies(space: str, proxies: "Sequence[str] | str | None" = None, *, hom
         if on_progress is not None:
             on_progress(done_archs)
 
+    finished: list[_Unit] = []  # recomputes completed in this run
+
     def commit() -> None:
+        for u in units.values():
+            if u.recompute and u.pending is not None and selected <= _staged_ids(_staged_files(u.staging, u.pending)):
+                # Complete: from here on its rows are the unit's staged rows (they replace older ones).
+                (u.staging / RECOMPUTE_MARK).unlink()
+                _drop_superseded(u.staging)  # does not change the staged rows, only tidies
+                u.pending, u.recompute, u.changed = None, False, True
+                finished.append(u)
         touched = [u for u in units.values() if u.changed]
         if not touched:
             return
@@ -337,27 +459,33 @@ def run_proxies(space: str, proxies: "Sequence[str] | str | None" = None, *, hom
         info: dict[str, dict] = {}
         known = set(store.read_table("archs", columns=["arch_id"], filter_space=space)["arch_id"].to_pylist())
         out_dir = store.staging_dir(f"zc-commit-{os.getpid()}")
+        committing = []
         for u in touched:
             files = _staged_files(u.staging)
             if not files:
                 continue
-            table = pa.concat_tables([pq.read_table(f) for f in files])
-            table = table.filter(pc.is_in(table["arch_id"], pa.array(sorted(known))))
-            frame = table.to_pandas()
-            # Two concurrent runs of one unit may both have scored an architecture: under one
-            # fingerprint the scores are identical (only the time differs), so keep the first.
-            frame = frame.drop_duplicates(["arch_id", "metric"], keep="first")
+            staged = _staged_ids(files)
+            if u.replaces is not None and not selected <= staged:
+                continue  # the unit keeps its rows of another fingerprint until the new ones cover the selection
+            frame = _read_staged(files)
+            frame = frame[frame["arch_id"].isin(known)]
             table = pa.Table.from_pandas(frame, preserve_index=False)
             path = write_parquet(table, "metrics", out_dir / f"{u.proxy}.parquet")
             replace[u.unit] = {"metrics": [path]}
             info[u.unit] = {"fingerprint": u.fingerprint, "archs": table.num_rows // 2, "rows": table.num_rows,
-                            "staged_archs": len(_staged_ids(u.staging)), "staging": u.staging.name,
-                            "updated_at": time.time()}
+                            "staged_archs": len(staged), "staged_files": _files_digest(files),
+                            "staging": u.staging.name, "updated_at": time.time()}
+            committing.append(u)
         if replace:
             with store.writer_lock():
                 store.commit(replace, info)
-            for u in touched:
+            for u in committing:
                 u.changed = False
+                if u.replaces is not None:
+                    result.replaced[u.unit] = u.replaces
+                    u.replaces = None
+                if u in finished:
+                    result.recomputed.append(u.unit)
             result.units = sorted(set(result.units) | set(replace))
         store.drop_staging(out_dir.name)
 
@@ -396,14 +524,15 @@ def run_proxies(space: str, proxies: "Sequence[str] | str | None" = None, *, hom
     if result.units:
         refresh_catalog(store)
 
-    # NaN counts over everything the run's units hold for the selection.
+    # NaN counts over everything the run's units hold (or will hold) for the selection.
     for proxy, u in units.items():
-        n = 0
-        for path in _staged_files(u.staging):
-            t = pq.read_table(path, columns=["arch_id", "metric", "value"]).to_pandas()
+        files = _staged_files(u.staging)
+        t = _read_staged(files) if files else None
+        if t is not None:
             t = t[(t["metric"] == f"zc_{proxy}") & t["arch_id"].isin(selected)]
-            n += int((~np.isfinite(t["value"].to_numpy())).sum())
-        result.nan[proxy] = n
+        result.nan[proxy] = 0 if t is None else int((~np.isfinite(t["value"].to_numpy())).sum())
+        if u.pending is not None:
+            result.pending[u.unit] = len(selected & _staged_ids(_staged_files(u.staging, u.pending)))
     result.seconds["total"] = time.perf_counter() - t_start
     return result
 

@@ -1,9 +1,11 @@
 """Tests for archbench.predictors.zero_cost.pipeline and `archbench proxies`: storage as metrics rows,
-resume, idempotence, extension, option changes, and a Dask run identical to a serial one."""
+resume, idempotence, extension, option and definition changes, recomputing, and a Dask run identical to a
+serial one."""
 from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 
 from archbench.cli import main
@@ -11,6 +13,7 @@ from archbench.datasets.build import build
 from archbench.datasets.catalog import query
 from archbench.datasets.store import Store
 from archbench.errors import ArchbenchError
+from archbench.predictors.zero_cost import pipeline
 from archbench.predictors.zero_cost.pipeline import run_proxies, select_archs
 
 PROXIES = "snip,synflow,params"
@@ -106,6 +109,7 @@ def test_changed_options_replace_a_unit_instead_of_mixing(built):
     result = run(built, limit=4, batch_size=6)
     assert sorted(result.replaced) == ["tinychain/zc/random/s0/params", "tinychain/zc/random/s0/snip",
                                        "tinychain/zc/random/s0/synflow"]
+    assert result.replaced["tinychain/zc/random/s0/snip"] == ["batch_size", "data_digest"]
     new = rows(built, "metric = 'zc_snip'")
     assert len(new) == 4 and not (new["value"].to_numpy() == old["value"].to_numpy()).all()
     info = Store(built).manifest().info["tinychain/zc/random/s0/snip"]
@@ -130,6 +134,116 @@ def test_concurrent_runs_commit_an_architecture_once(built):
     assert len(df) == 5 and df["arch_id"].is_unique
 
 
+class Killed(Exception):
+    pass
+
+
+def shifted(monkeypatch, by=1000.0):
+    """Make every score and time computed from now on ``by`` larger (to tell recomputed rows from old ones)."""
+    original = pipeline.compute_chunk
+
+    def compute_chunk(*args, **kwargs):
+        out = original(*args, **kwargs)
+        out["value"] = [v + by for v in out["value"]]
+        out["seconds"] = [t + by for t in out["seconds"]]
+        return out
+
+    monkeypatch.setattr(pipeline, "compute_chunk", compute_chunk)
+
+
+def scores(home, metric="zc_snip"):
+    return rows(home, f"metric = '{metric}'").set_index("arch_id")["value"]
+
+
+def test_recompute_replaces_the_selected_architectures_rows(built, monkeypatch):
+    run(built, limit=4)
+    old, old_times, params = scores(built), scores(built, "zc_snip_time"), rows(built, "metric LIKE 'zc_params%'")
+    shifted(monkeypatch)
+    result = run(built, limit=3, proxies="snip", recompute=True)
+    assert (result.computed, result.already_done) == (3, 0)
+    assert result.recomputed == result.units == ["tinychain/zc/random/s0/snip"] and result.pending == {}
+    new, new_times = scores(built), scores(built, "zc_snip_time")
+    first3 = select_archs(built, "tinychain", 3, 0)["arch_id"].tolist()
+    fourth = sorted(set(old.index) - set(first3))
+    # Score and time rows of the 3 are the new ones, the 4th keeps its old rows, one row each.
+    assert sorted(new.index) == sorted(old.index) and not rows(built).duplicated(["arch_id", "metric"]).any()
+    assert (new[first3] == old[first3] + 1000).all() and (new[fourth] == old[fourth]).all()
+    assert (new_times[first3] >= 1000).all() and (new_times[fourth] == old_times[fourth]).all()
+    assert rows(built, "metric LIKE 'zc_params%'").equals(params)  # other proxies untouched
+    # Done is done: a plain re-run computes nothing and commits nothing; a second recompute recomputes.
+    generation = Store(built).manifest().generation
+    assert run(built, limit=4, proxies="snip").computed == 0 and Store(built).manifest().generation == generation
+    shifted(monkeypatch)  # now 2000 larger than the first scores
+    assert run(built, limit=4, proxies="snip", recompute=True).computed == 4
+    assert np.allclose(scores(built), old + 2000, rtol=0, atol=1e-9)
+    # Superseded staged chunks are gone; what is left is exactly the committed rows.
+    staging = next((built / "staging").glob("zc-tinychain-random-s0-snip-*"))
+    assert not (staging / pipeline.RECOMPUTE_MARK).exists()
+    assert len(pipeline._read_staged(pipeline._staged_files(staging))) == 8
+    assert len(list(staging.glob("*.parquet"))) == 2  # the last recompute's 2 chunks
+
+
+def test_interrupted_recompute_keeps_the_old_rows_and_resumes(built, monkeypatch):
+    run(built, limit=6)
+    old = scores(built)
+    shifted(monkeypatch)
+
+    def die(done):
+        if done >= 2:
+            raise Killed
+
+    with pytest.raises(Killed):  # killed after 2 of 6: nothing committed
+        run(built, limit=6, proxies="snip", recompute=True, on_progress=die)
+    assert scores(built).equals(old)
+    # A plain run neither commits the unfinished recompute nor resumes it, and says it is pending.
+    plain = run(built, limit=6, proxies="snip")
+    assert plain.computed == 0 and plain.pending == {"tinychain/zc/random/s0/snip": 2} and scores(built).equals(old)
+    # The same command resumes: only the other 4 are computed.
+    again = run(built, limit=6, proxies="snip", recompute=True)
+    assert (again.computed, again.already_done) == (4, 2) and again.recomputed == ["tinychain/zc/random/s0/snip"]
+    assert (scores(built) == old + 1000).all() and len(rows(built)) == 6 * 6
+
+
+def test_recompute_killed_at_the_commit_is_committed_by_the_next_run(built, monkeypatch):
+    run(built, limit=4, proxies="snip")
+    old = scores(built)
+    shifted(monkeypatch)
+    monkeypatch.setattr(Store, "commit", lambda *a, **k: (_ for _ in ()).throw(Killed()))
+    with pytest.raises(Killed):  # all recomputed, then killed before the manifest swap
+        run(built, limit=4, proxies="snip", recompute=True)
+    monkeypatch.undo()
+    assert scores(built).equals(old)  # the old rows, not neither
+    result = run(built, limit=4, proxies="snip")
+    assert result.computed == 0 and result.units == ["tinychain/zc/random/s0/snip"] and result.pending == {}
+    assert len(rows(built)) == 8 and (scores(built) == old + 1000).all()
+
+
+def test_a_new_definition_version_replaces_stale_scores_once_complete(built, monkeypatch):
+    import dataclasses
+
+    from archbench.predictors.zero_cost import PROXIES, get_proxy
+
+    run(built, limit=4, proxies="snip")
+    old = scores(built)
+    info = Store(built).manifest().info["tinychain/zc/random/s0/snip"]
+    assert "definition" not in info["fingerprint"]  # version 1 is implicit (fingerprints from before versions)
+    monkeypatch.setitem(PROXIES._entries, "snip", dataclasses.replace(get_proxy("snip"), version=2))
+    shifted(monkeypatch)
+
+    def die(done):
+        if done >= 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run(built, limit=4, proxies="snip", on_progress=die)
+    assert scores(built).equals(old)  # stale rows stay until the new definition covers the selection
+    result = run(built, limit=4, proxies="snip")
+    assert (result.computed, result.already_done) == (2, 2)
+    assert result.replaced == {"tinychain/zc/random/s0/snip": ["definition"]}
+    assert (scores(built) == old + 1000).all() and len(rows(built)) == 8
+    assert Store(built).manifest().info["tinychain/zc/random/s0/snip"]["fingerprint"]["definition"] == 2
+
+
 def test_errors_name_the_problem(home, built):
     with pytest.raises(ArchbenchError, match="no 'nb201' architectures in the data home .*archbench build nb201"):
         run_proxies("nb201", "snip", home=home)
@@ -151,6 +265,9 @@ def test_cli_proxies_command(built, capsys, tmp_path):
     assert "tinychain: 3 architectures x 2 proxies (data mydata, seed 0)" in out and "committed: tinychain/zc" in out
     assert main(argv) == 0
     assert "committed: nothing new" in capsys.readouterr().out
+    assert main(argv + ["--recompute"]) == 0
+    out = capsys.readouterr().out
+    assert "computed 3 architectures" in out and "recomputed tinychain/zc/mydata/s0/jacob_cov" in out
     assert set(rows(built)["dataset"]) == {"mydata"}
     assert main(argv[:-2] + ["--data", "x.csv"]) == 2
     assert "--data must be 'random'" in capsys.readouterr().err

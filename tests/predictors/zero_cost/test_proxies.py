@@ -61,6 +61,15 @@ def test_registry_holds_the_13_proxies_of_nas_bench_suite_zero():
         get_proxy("jacov")
 
 
+def test_definition_versions():
+    # fisher v1 summed channel saliencies; v2 gives each channel's value to its weights (stored v1 scores are stale).
+    assert get_proxy("fisher").version == 2 and get_proxy("params").version == 1
+    from archbench.predictors.zero_cost import register_proxy
+
+    with pytest.raises(ValueError, match="proxy 'x': version must be a positive integer, found 0"):
+        register_proxy("x", data_dependent=False, reference="-", version=0)
+
+
 @pytest.mark.parametrize("name", sorted(NASBENCH_SUITE_ZERO))
 def test_every_proxy_returns_one_finite_float_and_cites_its_paper(name):
     proxy = get_proxy(name)
