@@ -215,10 +215,13 @@ def timing_section(home: Path, data, n_archs: int, batch: int = 64) -> dict:
     compute_proxies(space.build_cg(space.index_to_arch(0)), None, data=mb)  # warm-up
     together, together_cpu, alone = [], [], {p: [] for p in list_proxies()}
     no_grasp, two_threads = [], []
-    flops = []
+    flops, forward, forward_backward = [], [], []
     for enc in ids["encoding"]:
         g = space.build_cg(space.parse(enc))
         flops.append(g.flops)
+        f, fb = _pass_seconds(g, mb)
+        forward.append(f)
+        forward_backward.append(fb)
         t0, c0 = time.perf_counter(), time.process_time()
         compute_proxies(g, None, data=mb)
         together.append(time.perf_counter() - t0)
@@ -242,7 +245,34 @@ def timing_section(home: Path, data, n_archs: int, batch: int = 64) -> dict:
             "all13_two_threads_seconds_per_arch": float(np.mean(two_threads)),
             "alone_seconds_per_arch": {p: float(np.mean(v)) for p, v in alone.items()},
             "sum_of_alone": float(sum(np.mean(v) for v in alone.values())),
+            # The floor: one plain forward, and one forward + cross-entropy backward, of the same
+            # modules (channels_last, fast_ops, training-mode BN) at the same batch, one thread.
+            "forward_seconds_per_arch": float(np.mean(forward)),
+            "forward_backward_seconds_per_arch": float(np.mean(forward_backward)),
             "load_average": os.getloadavg()}
+
+
+def _pass_seconds(graph, mb, repeats: int = 3) -> tuple[float, float]:
+    """Best-of-``repeats`` seconds of a forward and of a forward + backward of ``graph``'s proxy module on ``mb``."""
+    import torch
+
+    from archbench.predictors.zero_cost.fast_ops import fast_ops
+    from archbench.predictors.zero_cost.passes import ProxyContext
+
+    ctx = ProxyContext(graph, mb, frozenset())
+    module, (x, y) = ctx.module.train(), ctx.inputs()
+    fwd, both = [], []
+    with fast_ops():
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                module(x)
+            fwd.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            torch.nn.functional.cross_entropy(module(x), y).backward()
+            both.append(time.perf_counter() - t0)
+            module.zero_grad(set_to_none=True)
+    return min(fwd), min(both)
 
 
 def memory_only(args) -> None:
