@@ -161,17 +161,129 @@ def _grow(a: np.ndarray, size: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def extend_walks(first: np.ndarray, last: np.ndarray, code: np.ndarray, ptr: np.ndarray, succ: np.ndarray,
-                 token: np.ndarray, k: int):
-    """Every walk ``(first, ..., last)`` extended by each successor ``x`` of ``last``: ``(first, x, code * k + token[x])``."""
-    total = 0
-    for w in range(last.size):
-        total += ptr[last[w] + 1] - ptr[last[w]]
-    f, l, c = np.empty(total, np.int64), np.empty(total, np.int64), np.empty(total, np.int64)
-    j = 0
-    for w in range(last.size):
-        for i in range(ptr[last[w]], ptr[last[w] + 1]):
-            x = succ[i]
-            f[j], l[j], c[j] = first[w], x, code[w] * k + token[x]
-            j += 1
-    return f, l, c
+def count_walks(node_ptr: np.ndarray, ptr: np.ndarray, succ: np.ndarray, token: np.ndarray, k: int, max_length: int):
+    """Every walk of 2 to ``max_length`` (at most 4) nodes over the adjacency ``ptr``/``succ``, counted per graph.
+
+    A walk ``x1 -> ... -> xL`` has the code ``offset(L) + (((token[x1] * k + token[x2]) * k) + ...)``,
+    with ``offset(2) = 0`` and ``offset(L + 1) = offset(L) + k ** L`` (``token`` in ``[0, k)``).
+    Returns ``(graph, code, count)`` int64 triples, one per graph and code it has.
+    """
+    size = 0
+    for length in range(2, max_length + 1):
+        size += k ** length
+    seen = np.zeros(size, dtype=np.int64)  # counts of the current graph, reset after it
+    touched = np.empty(size, dtype=np.int64)
+    out_g, out_c, out_n = np.empty(1 << 12, np.int64), np.empty(1 << 12, np.int64), np.empty(1 << 12, np.int64)
+    m = 0
+    o3, o4 = k * k, k * k + k * k * k
+    for g in range(node_ptr.size - 1):
+        t = 0
+        for x1 in range(node_ptr[g], node_ptr[g + 1]):
+            for e1 in range(ptr[x1], ptr[x1 + 1]):
+                x2 = succ[e1]
+                c2 = token[x1] * k + token[x2]
+                if seen[c2] == 0:
+                    touched[t] = c2
+                    t += 1
+                seen[c2] += 1
+                if max_length < 3:
+                    continue
+                for e2 in range(ptr[x2], ptr[x2 + 1]):
+                    x3 = succ[e2]
+                    c3 = c2 * k + token[x3]
+                    if seen[o3 + c3] == 0:
+                        touched[t] = o3 + c3
+                        t += 1
+                    seen[o3 + c3] += 1
+                    if max_length < 4:
+                        continue
+                    for e3 in range(ptr[x3], ptr[x3 + 1]):
+                        c4 = o4 + c3 * k + token[succ[e3]]
+                        if seen[c4] == 0:
+                            touched[t] = c4
+                            t += 1
+                        seen[c4] += 1
+        if m + t > out_g.size:
+            grown = max(2 * out_g.size, m + t)
+            out_g, out_c, out_n = _resize(out_g, m, grown), _resize(out_c, m, grown), _resize(out_n, m, grown)
+        for i in range(t):
+            c = touched[i]
+            out_g[m], out_c[m], out_n[m] = g, c, seen[c]
+            seen[c] = 0
+            m += 1
+    return out_g[:m].copy(), out_c[:m].copy(), out_n[:m].copy()
+
+
+@njit(cache=True)
+def _resize(a: np.ndarray, size: int, new: int) -> np.ndarray:
+    out = np.empty(new, dtype=a.dtype)
+    out[:size] = a[:size]
+    return out
+
+
+@njit(cache=True)
+def graph_counts(node_ptr: np.ndarray, edge_ptr: np.ndarray, src: np.ndarray, dst: np.ndarray, token: np.ndarray,
+                 k: int, live: np.ndarray, weighted: np.ndarray, level: np.ndarray, stage: np.ndarray, n_stages: int,
+                 params: np.ndarray, flops: np.ndarray, channels: np.ndarray):
+    """Per-graph counts over nodes and edges in one pass (``token`` in ``[0, k)``, ``stage`` in ``[0, n_stages)``).
+
+    Returns ``tokens``/``live_tokens`` float32 ``(G, k)``; live-edge token pairs as ``(graph, src
+    token * k + dst token, count)`` int64 triples; float64 ``(G,)`` live nodes, weight layers, live
+    weight layers and the most nodes on one depth level; per stage float64 ``(G, n_stages)`` weight
+    layers, params and FLOPs sums, int64 the most channels.
+    """
+    g_count = node_ptr.size - 1
+    tokens, live_tokens = np.zeros((g_count, k), np.float32), np.zeros((g_count, k), np.float32)
+    live_nodes, layers, live_layers, width = np.zeros(g_count), np.zeros(g_count), np.zeros(g_count), np.zeros(g_count)
+    st_layers, st_params, st_flops = np.zeros((g_count, n_stages)), np.zeros((g_count, n_stages)), np.zeros((g_count, n_stages))
+    st_chans = np.zeros((g_count, n_stages), np.int64)
+    levels = np.zeros(1, np.int64)
+    pair = np.zeros(k * k, np.int64)
+    touched = np.empty(k * k, np.int64)
+    out_g, out_c, out_n = np.empty(1 << 12, np.int64), np.empty(1 << 12, np.int64), np.empty(1 << 12, np.int64)
+    m = 0
+    for g in range(g_count):
+        a, b = node_ptr[g], node_ptr[g + 1]
+        top = 0
+        for i in range(a, b):
+            top = max(top, level[i])
+        if top + 1 > levels.size:
+            levels = np.zeros(2 * (top + 1), np.int64)
+        for i in range(a, b):
+            tokens[g, token[i]] += 1
+            if live[i]:
+                live_tokens[g, token[i]] += 1
+                live_nodes[g] += 1.0
+            if weighted[i]:
+                layers[g] += 1.0
+                st_layers[g, stage[i]] += 1.0
+                if live[i]:
+                    live_layers[g] += 1.0
+            st_params[g, stage[i]] += params[i]
+            st_flops[g, stage[i]] += flops[i]
+            st_chans[g, stage[i]] = max(st_chans[g, stage[i]], channels[i])
+            levels[level[i]] += 1
+        most = 0
+        for lv in range(top + 1):
+            most = max(most, levels[lv])
+            levels[lv] = 0
+        width[g] = most
+        t = 0
+        for e in range(edge_ptr[g], edge_ptr[g + 1]):
+            s, d = src[e], dst[e]
+            if live[s] and live[d]:
+                c = token[s] * k + token[d]
+                if pair[c] == 0:
+                    touched[t] = c
+                    t += 1
+                pair[c] += 1
+        if m + t > out_g.size:
+            grown = max(2 * out_g.size, m + t)
+            out_g, out_c, out_n = _resize(out_g, m, grown), _resize(out_c, m, grown), _resize(out_n, m, grown)
+        for j in range(t):
+            c = touched[j]
+            out_g[m], out_c[m], out_n[m] = g, c, pair[c]
+            pair[c] = 0
+            m += 1
+    return (tokens, live_tokens, out_g[:m].copy(), out_c[:m].copy(), out_n[:m].copy(), live_nodes, layers, live_layers,
+            width, st_layers, st_params, st_flops, st_chans)

@@ -166,44 +166,6 @@ def node_structure_features(graphs: GraphSet, structure: Structure | None = None
     return out
 
 
-def _max_width(node_graph: np.ndarray, level: np.ndarray, n_graphs: int) -> np.ndarray:
-    """Most nodes sharing one depth level, per graph, float64 ``(G,)``."""
-    out = np.zeros(n_graphs)
-    if level.size == 0:
-        return out
-    levels = int(level.max()) + 1
-    key = node_graph * levels + level
-    if n_graphs * levels <= 20_000_000:
-        counts = np.bincount(key, minlength=n_graphs * levels).reshape(n_graphs, levels)
-        return counts.max(axis=1).astype(np.float64)
-    uniq, counts = np.unique(key, return_counts=True)
-    np.maximum.at(out, uniq // levels, counts)
-    return out
-
-
-def _code_counts(graph_of: np.ndarray, codes: np.ndarray, n_graphs: int,
-                 space: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct codes (sorted), a float32 ``(G, len(distinct))`` matrix of their counts per graph,
-    and each item's index into the distinct codes.
-
-    Args:
-        space: an upper bound of the codes (default: their maximum + 1).
-    """
-    size = (int(codes.max()) + 1 if codes.size else 0) if space is None else space
-    if size <= (1 << 24):
-        # Small code space: bincount instead of sorting millions of codes.
-        present = np.flatnonzero(np.bincount(codes, minlength=size))
-        lookup = np.zeros(size, dtype=np.int64)
-        lookup[present] = np.arange(len(present))
-        uniq, inverse = present.astype(np.int64), lookup[codes]
-    else:
-        uniq, inverse = np.unique(codes, return_inverse=True)
-        inverse = inverse.reshape(-1)
-    k = len(uniq)
-    flat = np.bincount(graph_of * k + inverse, minlength=n_graphs * k)
-    return uniq, flat.reshape(n_graphs, k).astype(np.float32), inverse
-
-
 #: Fixed graph-level columns, in order (see :class:`CGFeaturizer`).
 BASE_FEATURES: tuple[str, ...] = (
     "log_params", "log_flops", "num_nodes", "num_edges", "live_nodes", "live_fraction", "longest_path", "max_width",
@@ -264,11 +226,24 @@ def raw_features(graphs: GraphSet) -> RawFeatures:
         return cached
     if _chunked(graphs):
         return _featurize_in_runs(graphs, 0)[0]
+    from . import _graph_kernels
+
     g = len(graphs)
     st = graph_structure(graphs)
-    graph_of, out, live = graphs.node_graph, st.output, st.live
+    out, live, nodes = st.output, st.live, graphs.nodes
+    tok = token_codes(graphs)
+    codes = np.flatnonzero(np.bincount(tok)) if tok.size else np.zeros(0, dtype=np.int64)
+    k = max(len(codes), 1)
+    ti = np.zeros(int(codes[-1]) + 1 if codes.size else 1, dtype=np.int64)
+    ti[codes] = np.arange(len(codes))
+    gsrc, gdst = graphs.global_edges()
+    (tokens, live_tokens, pg, pc, pn, live_nodes, layers, live_layers, width, st_layers, st_params, st_flops,
+     st_chans) = _graph_kernels.graph_counts(
+        graphs.node_ptr.astype(np.int64), graphs.edge_ptr.astype(np.int64), gsrc, gdst, ti[tok], k, live, st.weighted,
+        st.level, _node_stages(graphs), NUM_STAGES + 1, nodes["params"], nodes["flops"],
+        nodes["c_out"].astype(np.int64, copy=False))
+    tokens, live_tokens = tokens[:, : len(codes)], live_tokens[:, : len(codes)]
     nn_ = graphs.num_nodes.astype(np.float64)
-    live_nodes = np.bincount(graph_of, weights=live, minlength=g)
     longest = st.level[out].astype(np.float64)
     paths = st.paths_in[out]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -278,47 +253,33 @@ def raw_features(graphs: GraphSet) -> RawFeatures:
     base = np.stack([
         np.log1p(graphs.params.astype(np.float64)), np.log1p(graphs.flops.astype(np.float64)), nn_,
         graphs.num_edges.astype(np.float64), live_nodes, live_nodes / np.maximum(nn_, 1), longest,
-        _max_width(graph_of, st.level, g), nn_ / (longest + 1), log_paths, st.wmax_in[out], st.wmin_in[out],
-        mean, np.sqrt(np.maximum(var, 0.0)),
-        np.bincount(graph_of, weights=st.weighted, minlength=g),
-        np.bincount(graph_of, weights=st.weighted & live, minlength=g),
+        width, nn_ / (longest + 1), log_paths, st.wmax_in[out], st.wmin_in[out],
+        mean, np.sqrt(np.maximum(var, 0.0)), layers, live_layers,
         graphs.input_shape[:, 1].astype(np.float64), np.log2(np.maximum(graphs.num_classes, 1)).astype(np.float64),
     ], axis=1).astype(np.float32)
-    tok = token_codes(graphs)
-    codes, tokens, ti = _code_counts(graph_of, tok, g)
-    k = max(len(codes), 1)
-    live_tokens = np.bincount(graph_of[live] * k + ti[live], minlength=g * k).reshape(g, k)[:, : len(codes)].astype(np.float32)
-    gsrc, gdst = graphs.global_edges()
-    live_edge = live[gsrc] & live[gdst]
-    # Pairs over compact token indices first (a small code space), then back to stable pair codes.
-    compact, pairs, _ = _code_counts(graphs.edge_graph[live_edge], ti[gsrc[live_edge]] * k + ti[gdst[live_edge]], g)
+    # Per stage; the widest layer: log2(1 + c) grows with c, so the max channel count comes first.
+    stages = np.stack([st_layers, np.log1p(st_params), np.log1p(st_flops), np.log2(1.0 + st_chans.astype(np.float64))],
+                      axis=2).reshape(g, -1).astype(np.float32)  # (G, stage, stat) flattened
+    # Live-edge pairs come as compact token-index codes, mapped back to stable pair codes.
+    compact = np.unique(pc)
+    pairs = np.zeros((g, len(compact)), dtype=np.float32)
+    pairs[pg, np.searchsorted(compact, pc)] = pn
     pair_codes = codes[compact // k] * _PAIR_BASE + codes[compact % k]
     order = np.argsort(pair_codes)
     pair_codes, pairs = pair_codes[order], pairs[:, order]
-    raw = RawFeatures(np.concatenate([base, _stages(graphs)], axis=1), codes, tokens, live_tokens, pair_codes, pairs)
+    raw = RawFeatures(np.concatenate([base, stages], axis=1), codes.astype(np.int64), tokens, live_tokens, pair_codes, pairs)
     graphs.cache[_RAW_KEY] = raw
     return raw
 
 
-def _stages(graphs: GraphSet) -> np.ndarray:
-    """float32 ``(G, (NUM_STAGES + 1) * len(STAGE_STATS))``: per-resolution-stage statistics."""
-    g = len(graphs)
+def _node_stages(graphs: GraphSet) -> np.ndarray:
+    """Resolution stage of every node, int64 ``(N,)`` in ``0..NUM_STAGES``: ``NUM_STAGES`` is the
+    head (vectors, C x 1 x 1), the others the output resolution relative to the input (see :func:`_stage_of`)."""
     nodes = graphs.nodes
     in_h = np.repeat(graphs.input_shape[:, 1], graphs.num_nodes)
     stage = _stage_of(in_h, nodes["h_out"])
     stage[(nodes["h_out"] <= 1) & (nodes["w_out"] <= 1) & (in_h > 1)] = NUM_STAGES  # vectors: the head
-    k = NUM_STAGES + 1
-    key = graphs.node_graph * k + stage
-    weighted = (nodes["params"] > 0) & ~_NORM[nodes["op"]]
-    layers = np.bincount(key, weights=weighted, minlength=g * k).reshape(g, k)
-    params = np.log1p(np.bincount(key, weights=nodes["params"], minlength=g * k)).reshape(g, k)
-    flops = np.log1p(np.bincount(key, weights=nodes["flops"], minlength=g * k)).reshape(g, k)
-    # The widest layer per stage: log2(1 + c) grows with c, so take the max channel count first.
-    widest = np.zeros(g * k, dtype=np.int64)
-    np.maximum.at(widest, key, nodes["c_out"].astype(np.int64, copy=False))
-    chans = np.log2(1.0 + widest.astype(np.float64))
-    stats = np.stack([layers, params, flops, chans.reshape(g, k)], axis=2)  # (G, stage, stat)
-    return stats.reshape(g, -1).astype(np.float32)
+    return stage
 
 
 def _stage_of(in_h: np.ndarray, h_out: np.ndarray) -> np.ndarray:
@@ -356,6 +317,8 @@ _FLOW_OP = np.array([OPS[name].category in FLOW_CATEGORIES for name in OP_NAMES]
 _FLOW_BITS = 12  # bits per token in an n-gram code: token codes stay below 2**12 (op index < 128)
 _FLOW_KEY = "predictors.features.flow"
 _FLOW_EDGES_KEY = "predictors.features.flow_edges"
+#: Most possible n-gram codes (sum of k**L over the lengths, k distinct flow tokens) counted at once.
+_MAX_WALK_CODES = 1 << 26
 
 
 def flow_edges(graphs: GraphSet) -> tuple[np.ndarray, np.ndarray]:
@@ -423,8 +386,8 @@ def flow_ngrams(graphs: GraphSet, max_length: int = 3) -> FlowFeatures:
         tok = token_codes(graphs)
         raise DataFormatError(f"token code {int(tok.max())} does not fit the {_FLOW_BITS} bits of a flow n-gram code")
     u, v = flow_edges(graphs)
-    # Walks are spelled in compact token indices (a small code space, counted with bincount),
-    # then their codes are mapped back to stable packed token codes.
+    # Walks are spelled in compact token indices (a small code space) and counted per graph by a
+    # compiled enumeration; their codes are then mapped back to stable packed token codes.
     flow_nodes = np.flatnonzero(_FLOW_OP[op])
     tok = np.zeros(int(graphs.node_ptr[-1]), dtype=np.int64)  # token codes of the flow ops only
     tok[flow_nodes] = token_codes(graphs, flow_nodes)
@@ -432,20 +395,18 @@ def flow_ngrams(graphs: GraphSet, max_length: int = 3) -> FlowFeatures:
     k = max(len(tokens), 1)
     ti = np.zeros(1 << _FLOW_BITS, dtype=np.int64)
     ti[tokens] = np.arange(len(tokens))
-    first, last, code = u, v, ti[tok[u]] * k + ti[tok[v]]
-    node_parts, code_parts, offset = [first], [code], k ** 2
-    if max_length >= 3:
-        from . import _graph_kernels
+    offset = sum(k ** length for length in range(2, max_length + 1))
+    if offset > _MAX_WALK_CODES:
+        raise DataFormatError(f"{k} distinct flow-op tokens make {offset:,} possible n-grams of up to {max_length} ops, "
+                              f"more than {_MAX_WALK_CODES:,}; use a smaller flow_length")
+    from . import _graph_kernels
 
-        ptr, order = _graph_kernels.csr(u, int(graphs.node_ptr[-1]))
-        succ, token = v[order], ti[tok]
-    for length in range(3, max_length + 1):
-        first, last, code = _graph_kernels.extend_walks(first, last, code, ptr, succ, token, k)
-        node_parts.append(first)
-        code_parts.append(code + offset)
-        offset += k ** length
-    compact, counts, _ = _code_counts(graphs.node_graph[np.concatenate(node_parts)], np.concatenate(code_parts),
-                                      len(graphs), offset)
+    n = int(graphs.node_ptr[-1])
+    ptr, order = _graph_kernels.csr(u, n)
+    g, code, count = _graph_kernels.count_walks(graphs.node_ptr.astype(np.int64), ptr, v[order], ti[tok], k, max_length)
+    compact = np.unique(code)
+    counts = np.zeros((len(graphs), len(compact)), dtype=np.float32)
+    counts[g, np.searchsorted(compact, code)] = count
     codes = np.zeros(len(compact), dtype=np.int64)
     start = 0
     for length in range(2, max_length + 1):  # compact code -> length and token indices -> packed code
