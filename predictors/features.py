@@ -318,7 +318,7 @@ _FLOW_BITS = 12  # bits per token in an n-gram code: token codes stay below 2**1
 _FLOW_KEY = "predictors.features.flow"
 _FLOW_EDGES_KEY = "predictors.features.flow_edges"
 #: Most possible n-gram codes (sum of k**L over the lengths, k distinct flow tokens) counted at once.
-_MAX_WALK_CODES = 1 << 26
+_MAX_WALK_CODES = 1 << 24
 
 
 def flow_edges(graphs: GraphSet) -> tuple[np.ndarray, np.ndarray]:

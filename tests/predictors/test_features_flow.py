@@ -113,6 +113,17 @@ def test_flow_ngrams_cache_subsets_and_length_check():
         flow_ngrams(gs, 5)
 
 
+def test_too_many_possible_ngrams_is_a_clear_error(monkeypatch):
+    from archbench.errors import DataFormatError
+    from archbench.predictors import features
+
+    space = get_space("nb201")
+    gs = GraphSet.from_graphs([space.build_cg(a) for a in space.samples(4, seed=2)])
+    monkeypatch.setattr(features, "_MAX_WALK_CODES", 10)
+    with pytest.raises(DataFormatError, match="distinct flow-op tokens make .* possible n-grams of up to 3 ops"):
+        flow_ngrams(gs, 3)
+
+
 def test_featurizer_flow_columns_round_trip_and_switch_off():
     space = get_space("nb201")
     gs = GraphSet.from_graphs([space.build_cg(a) for a in space.samples(20, seed=1)])
