@@ -311,7 +311,7 @@ def memory_section(args) -> dict:
     return {"peak_rss_mb_after_100": res["after_100"], f"peak_rss_mb_after_{res['archs']}": res["after_all"], **res}
 
 
-def gbdt_section(home: Path, n201: int, data_name: str, sizes=(100, 400), repeats: int = 3) -> dict:
+def gbdt_section(home: Path, n201: int, data_name: str, sizes=(100, 400), repeats: int = 5) -> dict:
     """Kendall tau of GBDT on held-out NB201 archs, with and without the 13 proxy scores as extras."""
     import numpy as np
     from scipy import stats
@@ -342,8 +342,9 @@ def gbdt_section(home: Path, n201: int, data_name: str, sizes=(100, 400), repeat
         feats[k] = t
     graphs = graphs.with_extras(feats)
     out: dict = {"pool": len(ids), "repeats": repeats, "test": "the rest of the pool", "results": {},
-                 "features": "CGFeaturizer (op/pair counts, depth, params, FLOPs, stage shapes) [+ 13 proxies, signed log1p]",
-                 "predictor": "archbench.predictors.gbdt.GBDTPredictor (defaults, target='rank')"}
+                 "features": "CGFeaturizer (op/pair counts, flow n-grams, depth, params, FLOPs, stage shapes) "
+                             "[+ 13 proxies, signed log1p]",
+                 "predictor": "archbench.predictors.gbdt.GBDTPredictor (defaults: pairwise ranking loss)"}
     for n in [n for n in sizes if n <= len(ids) - 50]:
         res = {"without": [], "with": []}
         for rep in range(repeats):
