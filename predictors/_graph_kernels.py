@@ -145,19 +145,12 @@ def flow_edges(node_ptr: np.ndarray, src: np.ndarray, dst: np.ndarray, live: np.
                 while bits:
                     low = bits & (~bits + np.uint64(1))
                     if size == us.size:
-                        us, vs = _grow(us, size), _grow(vs, size)
+                        us, vs = _resize(us, size, 2 * size), _resize(vs, size, 2 * size)
                     us[size] = u
                     vs[size] = flow_node[64 * w + debruijn_index[(low * np.uint64(_DEBRUIJN)) >> np.uint64(58)]]
                     size += 1
                     bits ^= low
     return us[:size].copy(), vs[:size].copy()
-
-
-@njit(cache=True)
-def _grow(a: np.ndarray, size: int) -> np.ndarray:
-    out = np.empty(2 * a.size, dtype=a.dtype)
-    out[:size] = a[:size]
-    return out
 
 
 @njit(cache=True)
@@ -203,22 +196,31 @@ def count_walks(node_ptr: np.ndarray, ptr: np.ndarray, succ: np.ndarray, token: 
                             touched[t] = c4
                             t += 1
                         seen[c4] += 1
-        if m + t > out_g.size:
-            grown = max(2 * out_g.size, m + t)
-            out_g, out_c, out_n = _resize(out_g, m, grown), _resize(out_c, m, grown), _resize(out_n, m, grown)
-        for i in range(t):
-            c = touched[i]
-            out_g[m], out_c[m], out_n[m] = g, c, seen[c]
-            seen[c] = 0
-            m += 1
+        out_g, out_c, out_n, m = _flush(g, touched, t, seen, out_g, out_c, out_n, m)
     return out_g[:m].copy(), out_c[:m].copy(), out_n[:m].copy()
 
 
 @njit(cache=True)
 def _resize(a: np.ndarray, size: int, new: int) -> np.ndarray:
+    """A copy of ``a[:size]`` in a new array of ``new`` items."""
     out = np.empty(new, dtype=a.dtype)
     out[:size] = a[:size]
     return out
+
+
+@njit(cache=True)
+def _flush(g: int, touched: np.ndarray, t: int, counts: np.ndarray, out_g: np.ndarray, out_c: np.ndarray,
+           out_n: np.ndarray, m: int):
+    """Append graph ``g``'s ``(g, code, count)`` triples for the ``t`` codes in ``touched`` and reset their counts."""
+    if m + t > out_g.size:
+        grown = max(2 * out_g.size, m + t)
+        out_g, out_c, out_n = _resize(out_g, m, grown), _resize(out_c, m, grown), _resize(out_n, m, grown)
+    for i in range(t):
+        c = touched[i]
+        out_g[m], out_c[m], out_n[m] = g, c, counts[c]
+        counts[c] = 0
+        m += 1
+    return out_g, out_c, out_n, m
 
 
 @njit(cache=True)
@@ -277,13 +279,6 @@ def graph_counts(node_ptr: np.ndarray, edge_ptr: np.ndarray, src: np.ndarray, ds
                     touched[t] = c
                     t += 1
                 pair[c] += 1
-        if m + t > out_g.size:
-            grown = max(2 * out_g.size, m + t)
-            out_g, out_c, out_n = _resize(out_g, m, grown), _resize(out_c, m, grown), _resize(out_n, m, grown)
-        for j in range(t):
-            c = touched[j]
-            out_g[m], out_c[m], out_n[m] = g, c, pair[c]
-            pair[c] = 0
-            m += 1
+        out_g, out_c, out_n, m = _flush(g, touched, t, pair, out_g, out_c, out_n, m)
     return (tokens, live_tokens, out_g[:m].copy(), out_c[:m].copy(), out_n[:m].copy(), live_nodes, layers, live_layers,
             width, st_layers, st_params, st_flops, st_chans)

@@ -166,3 +166,17 @@ def test_large_sets_are_featurized_run_by_run_with_the_same_result(monkeypatch):
     np.testing.assert_array_equal(got, want)
     refit = CGFeaturizer().fit(GraphSet.from_graphs(graphs))
     assert refit.feature_names_ == whole.feature_names_
+
+
+def test_a_set_of_many_graphs_featurizes_like_each_graph_alone():
+    # 600 NB201 networks: over 65k flow edges and thousands of count triples, past the compiled
+    # kernels' first output buffers, so their growth is exercised.
+    space = get_space("nb201")
+    graphs = [space.build_cg(space.index_to_arch(i)) for i in range(0, 15625, 26)]
+    gs = GraphSet.from_graphs(graphs)
+    f = CGFeaturizer().fit(gs)
+    whole = f.transform(gs)
+    alone = np.concatenate([f.transform(GraphSet.from_graphs([g])) for g in graphs[::50]])
+    np.testing.assert_array_equal(whole[::50], alone)
+    from archbench.predictors.features import flow_edges
+    assert len(flow_edges(gs)[0]) > 1 << 16
