@@ -94,8 +94,7 @@ for _i in range(64):
 
 
 @njit(cache=True)
-def flow_edges(node_ptr: np.ndarray, src: np.ndarray, dst: np.ndarray, live: np.ndarray, flow: np.ndarray,
-               debruijn_index: np.ndarray):
+def flow_edges(node_ptr: np.ndarray, src: np.ndarray, dst: np.ndarray, live: np.ndarray, flow: np.ndarray):
     """Pairs ``u -> v`` of live flow ops joined by a live path through non-flow ops only.
 
     Sorted by ``u`` then ``v`` (global node indices, int64). Per graph, one backward pass over its
@@ -147,7 +146,7 @@ def flow_edges(node_ptr: np.ndarray, src: np.ndarray, dst: np.ndarray, live: np.
                     if size == us.size:
                         us, vs = _resize(us, size, 2 * size), _resize(vs, size, 2 * size)
                     us[size] = u
-                    vs[size] = flow_node[64 * w + debruijn_index[(low * np.uint64(_DEBRUIJN)) >> np.uint64(58)]]
+                    vs[size] = flow_node[64 * w + _DEBRUIJN_INDEX[(low * np.uint64(_DEBRUIJN)) >> np.uint64(58)]]
                     size += 1
                     bits ^= low
     return us[:size].copy(), vs[:size].copy()

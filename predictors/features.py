@@ -334,7 +334,7 @@ def flow_edges(graphs: GraphSet) -> tuple[np.ndarray, np.ndarray]:
         live = graph_structure(graphs).live
         gsrc, gdst = graphs.global_edges()
         cached = graphs.cache[_FLOW_EDGES_KEY] = _graph_kernels.flow_edges(
-            graphs.node_ptr.astype(np.int64), gsrc, gdst, live, _FLOW_OP[graphs.nodes["op"]], _graph_kernels._DEBRUIJN_INDEX)
+            graphs.node_ptr.astype(np.int64), gsrc, gdst, live, _FLOW_OP[graphs.nodes["op"]])
     return cached
 
 
@@ -430,6 +430,16 @@ def _chunked(graphs: GraphSet) -> bool:
     return int(graphs.node_ptr[-1]) > CHUNK_NODES and len(graphs) > 1 and _STRUCTURE_KEY not in graphs.cache
 
 
+def prepare_features(graphs: GraphSet, flow_length: int) -> None:
+    """Compute and cache :func:`raw_features` and (``flow_length >= 2``) :func:`flow_ngrams` of
+    ``graphs``; a large set is done in one pass over its runs, each run's structure serving both."""
+    if flow_length >= 2 and _RAW_KEY not in graphs.cache and _chunked(graphs):
+        _featurize_in_runs(graphs, flow_length)
+    raw_features(graphs)
+    if flow_length >= 2:
+        flow_ngrams(graphs, flow_length)
+
+
 def _featurize_in_runs(graphs: GraphSet, flow_length: int) -> tuple[RawFeatures, FlowFeatures | None]:
     """:func:`raw_features` and (``flow_length >= 2``) :func:`flow_ngrams` of a large set, computed
     on consecutive runs of its graphs that share one structure each, concatenated and cached on it."""
@@ -474,8 +484,7 @@ class CGFeaturizer:
 
     def fit(self, graphs: GraphSet) -> "CGFeaturizer":
         """Learn the token and pair columns: those present in ``graphs``."""
-        if self.flow_length >= 2 and _RAW_KEY not in graphs.cache and _chunked(graphs):
-            _featurize_in_runs(graphs, self.flow_length)
+        prepare_features(graphs, self.flow_length)
         raw = raw_features(graphs)
         self.tokens_ = raw.token_codes[raw.tokens.sum(axis=0) > 0]
         freq = (raw.pairs > 0).sum(axis=0)
@@ -520,8 +529,7 @@ class CGFeaturizer:
         missing = [e for e in self.extras if e not in graphs.extras]
         if missing:
             raise DataFormatError(f"features need extras {missing}; the graphs carry {sorted(graphs.extras) or 'none'}")
-        if self.flow_length >= 2 and _RAW_KEY not in graphs.cache and _chunked(graphs):
-            _featurize_in_runs(graphs, self.flow_length)
+        prepare_features(graphs, self.flow_length if len(self.flow_) else 0)
         raw = raw_features(graphs)
         cols = [raw.base, raw.select(self.tokens_, "tokens"), raw.select(self.tokens_, "live"),
                 raw.select(self.pairs_, "pairs")]
@@ -568,7 +576,7 @@ def onehot_tokens(graphs: GraphSet, vocabulary: Sequence[str]) -> np.ndarray:
 
 
 __all__ = ["BASE_FEATURES", "CGFeaturizer", "FLOW_CATEGORIES", "FlowFeatures", "MAX_FLOW_LENGTH", "flow_edges", "flow_name",
-           "flow_ngrams", "NODE_STRUCTURE_FEATURES", "RawFeatures", "raw_features", "NUM_STAGES", "STAGE_STATS", "Structure", "encoding_tokens",
+           "flow_ngrams", "NODE_STRUCTURE_FEATURES", "prepare_features", "RawFeatures", "raw_features", "NUM_STAGES", "STAGE_STATS", "Structure", "encoding_tokens",
            "graph_structure", "node_structure_features", "onehot_tokens", "pair_name", "token_codes", "token_name"]
 
 

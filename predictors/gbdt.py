@@ -38,7 +38,7 @@ from archbench.datasets.views import GraphSet
 from archbench.errors import DataFormatError
 
 from .base import PREDICTORS, Predictor, TargetScaler, validation_split
-from .features import CGFeaturizer, flow_ngrams, raw_features
+from .features import CGFeaturizer, prepare_features
 
 _BOOSTER_FILE = "booster.json"
 #: XGBoost objective of each ``objective`` parameter value.
@@ -116,9 +116,7 @@ class GBDTPredictor(Predictor):
         return tuple(self.extras)
 
     def prepare(self, graphs: GraphSet) -> GraphSet:
-        raw_features(graphs)
-        if self.flow_length >= 2:
-            flow_ngrams(graphs, self.flow_length)
+        prepare_features(graphs, self.flow_length)
         return graphs
 
     @property

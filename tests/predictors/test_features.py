@@ -166,6 +166,10 @@ def test_large_sets_are_featurized_run_by_run_with_the_same_result(monkeypatch):
     np.testing.assert_array_equal(got, want)
     refit = CGFeaturizer().fit(GraphSet.from_graphs(graphs))
     assert refit.feature_names_ == whole.feature_names_
+    prepared = GraphSet.from_graphs(graphs)
+    features.prepare_features(prepared, 3)  # what the GBDT's prepare runs: one pass over the runs
+    assert {features._RAW_KEY, f"{features._FLOW_KEY}3"} <= set(prepared.cache)
+    assert features._STRUCTURE_KEY not in prepared.cache
 
 
 def test_a_set_of_many_graphs_featurizes_like_each_graph_alone():
